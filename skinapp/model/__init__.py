@@ -1,0 +1,1 @@
+"""The benign/malignant classifier: data, model, training, evaluation, calibration, risk grade."""
