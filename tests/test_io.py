@@ -428,6 +428,7 @@ def test_arbitrary_bytes_never_crash(prefix, tail):
     assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning:PIL.*")  # Pillow's notes on broken files
 @settings(max_examples=40, deadline=None)
 @given(
     position=st.integers(0, 10_000),
