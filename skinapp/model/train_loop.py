@@ -1,0 +1,343 @@
+"""Two-stage training of the classifier on cached lower-backbone activations.
+
+Recipe (chosen for a 2-core CPU, measured on the validation split):
+
+1. Every training image is augmented ``views`` times (flips/90° turns, zoom/shift, colour
+   jitter); the frozen lower backbone (up to ``cut_layer``) runs once per view and its
+   activations are cached on disk (float16, memory-mapped, restartable).
+2. Stage 1: the backbone is frozen; the pooled features of every view train the dense head
+   (Adam, ``head_lr``).
+3. Stage 2: the backbone from ``block_{finetune_from_block}`` on is unfrozen (batch-norm stays
+   in inference mode: the shipped ImageNet weights have BN folded) and trained on the cached
+   activations, one random view per image per epoch, with early stopping on validation AUC.
+
+The head predicts the diagnosis (``dx``) classes; the malignancy score is the log-odds of the
+malignant classes, so the model learns from the richer diagnosis labels while the product
+reports benign/malignant.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from skinapp.model.augment import AugmentParams, augment
+from skinapp.model.build import (
+    ClassifierSpec,
+    build_bottom_model,
+    build_classifier,
+    build_top_model,
+    set_trainable_from,
+)
+from skinapp.model.data import binary_labels, load_model_inputs, read_metadata
+from skinapp.model.preprocessing import ModelInputSpec
+from skinapp.model.scores import malignant_log_odds
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run (saved as ``train_config.json``)."""
+
+    data: str
+    out: str = "models"
+    backbone_weights: str = "imagenet"
+    cache_dir: str = "runs/cache"
+    cut_layer: str = "block_5_add"
+    finetune_from_block: int = 6
+    views: int = 8
+    head_epochs: int = 30
+    head_lr: float = 1e-4
+    finetune_epochs: int = 14
+    finetune_lr: float = 1e-4
+    batch_size: int = 32
+    dropout: float = 0.3
+    patience: int = 4
+    seed: int = 42
+    color_constancy: str = "none"
+    train_datasets: tuple[str, ...] = field(default_factory=tuple)
+    limit: int = 0  # >0: use only this many images per split (smoke tests)
+
+    def input_spec(self) -> ModelInputSpec:
+        return ModelInputSpec(color_constancy=self.color_constancy)
+
+
+@dataclass
+class SplitData:
+    meta: pd.DataFrame
+    y_class: np.ndarray  # (N,) int index into classes
+    y_binary: np.ndarray  # (N,) 1 = malignant
+
+
+def select_splits(meta: pd.DataFrame, cfg: TrainConfig) -> dict[str, pd.DataFrame]:
+    """Train/val frames per the lesion-grouped ``split`` column (test is never touched here)."""
+    splits = {}
+    for name in ("train", "val"):
+        part = meta[meta["split"] == name]
+        if name == "train" and cfg.train_datasets:
+            part = part[part["dataset"].isin(cfg.train_datasets)]
+        if cfg.limit:
+            part = part.groupby("label", group_keys=False).head(max(cfg.limit // 2, 2))
+        if part.empty or part["label"].nunique() < 2:
+            raise ValueError(f"The {name} split needs benign and malignant images.")
+        splits[name] = part.reset_index(drop=True)
+    return splits
+
+
+def class_names(train: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Diagnosis classes (sorted) and the malignant subset, from the training labels."""
+    classes = tuple(sorted(train["dx"].unique()))
+    malignant = tuple(sorted(train.loc[train["label"] == "malignant", "dx"].unique()))
+    if set(malignant) & set(train.loc[train["label"] == "benign", "dx"]):
+        raise ValueError("A diagnosis is labelled both benign and malignant in metadata.csv.")
+    return classes, malignant
+
+
+def balanced_weights(y_binary: np.ndarray) -> np.ndarray:
+    """Per-sample weights that give benign and malignant the same total weight."""
+    counts = np.bincount(y_binary, minlength=2).astype(float)
+    return (len(y_binary) / (2.0 * counts))[y_binary].astype(np.float32)
+
+
+def cache_activations(
+    bottom: keras.Model,
+    images: np.ndarray,
+    path: Path,
+    *,
+    views: int,
+    seed: int,
+    augment_params: AugmentParams | None,
+) -> np.ndarray:
+    """Run the frozen lower backbone over ``views`` augmented copies of ``images``.
+
+    Returns a read-only float16 memmap ``(views, N, h, w, c)``. Finished views are kept on
+    disk (``path`` + ``.done``), so an interrupted run resumes where it stopped.
+    """
+    shape = (views, len(images), *bottom.output.shape[1:])
+    done_file = Path(str(path) + ".done")
+    done = int(done_file.read_text()) if done_file.exists() and path.exists() else 0
+    mode = "r+" if done else "w+"
+    acts = np.lib.format.open_memmap(path, mode=mode, dtype=np.float16, shape=shape)
+    for v in range(done, views):
+        t0 = time.time()
+        rng = np.random.default_rng([seed, v])
+        for start in range(0, len(images), 256):
+            batch = images[start : start + 256]
+            if augment_params is not None and v > 0:  # view 0 is the plain image
+                batch = np.stack([augment(im, rng, augment_params) for im in batch])
+            acts[v, start : start + len(batch)] = bottom.predict_on_batch(batch.astype(np.float32))
+        acts.flush()
+        done_file.write_text(str(v + 1))
+        logger.info("cached view %d/%d of %s in %.0f s", v + 1, views, path.name, time.time() - t0)
+    del acts
+    return np.load(path, mmap_mode="r")
+
+
+class CachedViews(keras.utils.PyDataset):
+    """Batches of cached activations, one random view of each image per epoch."""
+
+    def __init__(self, acts, y, weights, batch_size: int, seed: int) -> None:
+        super().__init__()
+        self.acts, self.y, self.w, self.batch_size = acts, y, weights, batch_size
+        self.rng = np.random.default_rng(seed)
+        self.on_epoch_end()
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.y) / self.batch_size)
+
+    def __getitem__(self, i: int):
+        idx = np.sort(self.order[i * self.batch_size : (i + 1) * self.batch_size])
+        x = self.acts[self.view[idx], idx].astype(np.float32)
+        return x, self.y[idx], self.w[idx]
+
+    def on_epoch_end(self) -> None:
+        self.order = self.rng.permutation(len(self.y))
+        self.view = self.rng.integers(self.acts.shape[0], size=len(self.y))
+
+
+class ValAuc(keras.callbacks.Callback):
+    """Adds ``val_auc`` (malignant vs benign ROC AUC on validation) to the epoch logs."""
+
+    def __init__(self, x_val, y_val_binary, malignant_mask: np.ndarray) -> None:
+        super().__init__()
+        self.x_val, self.y_val, self.malignant_mask = x_val, y_val_binary, malignant_mask
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        logits = self.model.predict(self.x_val, batch_size=256, verbose=0)
+        auc = roc_auc_score(self.y_val, malignant_log_odds(logits, self.malignant_mask))
+        if logs is not None:
+            logs["val_auc"] = float(auc)
+        logger.info("epoch %d: val_auc %.4f", epoch + 1, auc)
+
+
+def make_callbacks(cfg: TrainConfig, run_dir: Path, stage: str, val_auc: ValAuc) -> list:
+    """AUC first (the others read ``val_auc`` from the logs), then the usual four."""
+    return [
+        val_auc,
+        keras.callbacks.EarlyStopping(
+            monitor="val_auc", mode="max", patience=cfg.patience, restore_best_weights=True
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_auc", mode="max", factor=0.3, patience=max(cfg.patience // 2, 1)
+        ),
+        keras.callbacks.ModelCheckpoint(
+            str(run_dir / f"{stage}.weights.h5"),
+            monitor="val_auc",
+            mode="max",
+            save_best_only=True,
+            save_weights_only=True,
+        ),
+        keras.callbacks.CSVLogger(str(run_dir / f"history_{stage}.csv")),
+    ]
+
+
+def pooled_features(top_frozen: keras.Model, acts: np.ndarray) -> np.ndarray:
+    """Pooled last-layer features ``(V, N, 1280)`` of every cached view (frozen backbone)."""
+    out = np.empty((acts.shape[0], acts.shape[1], top_frozen.output.shape[-1]), np.float32)
+    for v in range(acts.shape[0]):
+        for s in range(0, acts.shape[1], 256):
+            out[v, s : s + 256] = top_frozen.predict_on_batch(
+                np.asarray(acts[v, s : s + 256], np.float32)
+            )
+    return out
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Run the whole recipe; returns the run directory holding ``model.keras``."""
+    keras.utils.set_random_seed(cfg.seed)
+    out = Path(cfg.out)
+    run_dir = Path(cfg.cache_dir) / time.strftime("run-%Y%m%d-%H%M%S")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+
+    meta = read_metadata(cfg.data)
+    splits = select_splits(meta, cfg)
+    classes, malignant = class_names(splits["train"])
+    malignant_mask = np.array([c in malignant for c in classes])
+    data = {}
+    for name, part in splits.items():
+        known = part["dx"].isin(classes)
+        part = part[known].reset_index(drop=True)
+        y_class = part["dx"].map({c: i for i, c in enumerate(classes)}).to_numpy()
+        data[name] = SplitData(part, y_class, binary_labels(part))
+    logger.info(
+        "train %d images, val %d; classes %s (malignant: %s)",
+        len(data["train"].meta),
+        len(data["val"].meta),
+        classes,
+        malignant,
+    )
+
+    spec = cfg.input_spec()
+    model = build_classifier(ClassifierSpec(classes, cfg.dropout), cfg.backbone_weights)
+    bottom = build_bottom_model(model, cfg.cut_layer)
+
+    cache_key = f"{cfg.cut_layer}-{spec.color_constancy}-s{cfg.seed}-l{cfg.limit}"
+    cache = Path(cfg.cache_dir) / cache_key
+    cache.mkdir(parents=True, exist_ok=True)
+    acts = {}
+    for name in ("train", "val"):
+        subset = "-".join(cfg.train_datasets) if name == "train" and cfg.train_datasets else "all"
+        path = cache / f"{name}-{subset}.npy"
+        t0 = time.time()
+        images = load_model_inputs(cfg.data, list(data[name].meta["image_id"]), spec)
+        logger.info("loaded %d %s images in %.0f s", len(images), name, time.time() - t0)
+        views = cfg.views if name == "train" else 1
+        acts[name] = cache_activations(
+            bottom,
+            images,
+            path,
+            views=views,
+            seed=cfg.seed,
+            augment_params=AugmentParams() if name == "train" else None,
+        )
+        del images
+    x_val = np.asarray(acts["val"][0], np.float32)
+    train_weights = balanced_weights(data["train"].y_binary)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    val_auc = ValAuc(x_val, data["val"].y_binary, malignant_mask)
+
+    # === Stage 1: frozen backbone, dense head on pooled features of every view ===
+    set_trainable_from(model, 99)  # nothing in the backbone trains
+    pooled_model = build_top_model(model, cfg.cut_layer, until="pooled")
+    # Two views are plenty to initialise the head; stage 2 sees all of them.
+    feats = pooled_features(pooled_model, acts["train"][:2])
+    head_in = keras.Input((feats.shape[-1],))
+    dense = model.get_layer("predictions")
+    head = keras.Model(head_in, dense(model.get_layer("head_dropout")(head_in)))
+    head.compile(keras.optimizers.Adam(cfg.head_lr), loss)
+    n_views, n = feats.shape[:2]
+    x_head = feats.reshape(n_views * n, -1)
+    y_head = np.tile(data["train"].y_class, n_views)
+    w_head = np.tile(train_weights, n_views)
+    val_pooled = pooled_model.predict(x_val, batch_size=256, verbose=0)
+    head_auc = ValAuc(val_pooled, data["val"].y_binary, malignant_mask)
+    head.fit(
+        x_head,
+        y_head,
+        sample_weight=w_head,
+        batch_size=256,
+        epochs=cfg.head_epochs,
+        shuffle=True,
+        verbose=2,
+        callbacks=make_callbacks(cfg, run_dir, "head", head_auc),
+    )
+    del feats, x_head
+
+    # === Stage 2: fine-tune the upper backbone on cached activations ===
+    n_trainable = set_trainable_from(model, cfg.finetune_from_block)
+    top = build_top_model(model, cfg.cut_layer)
+    top.compile(keras.optimizers.Adam(cfg.finetune_lr), loss)
+    logger.info(
+        "stage 2: %d trainable backbone tensors from block %d", n_trainable, cfg.finetune_from_block
+    )
+    top.fit(
+        CachedViews(acts["train"], data["train"].y_class, train_weights, cfg.batch_size, cfg.seed),
+        epochs=cfg.finetune_epochs,
+        verbose=2,
+        callbacks=make_callbacks(cfg, run_dir, "finetune", val_auc),
+    )
+
+    model.trainable = False
+    model.save(run_dir / "model.keras")
+    write_model_config(run_dir, cfg, classes, malignant)
+    merge_histories(run_dir)
+    logger.info("saved %s", run_dir / "model.keras")
+    out.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def write_model_config(run_dir: Path, cfg: TrainConfig, classes, malignant) -> None:
+    """``model_config.json``: what inference needs besides the weights."""
+    config = {
+        "classes": list(classes),
+        "malignant_classes": list(malignant),
+        "input": cfg.input_spec().to_dict(),
+        "train_config": asdict(cfg),
+        "keras_version": keras.__version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    (run_dir / "model_config.json").write_text(json.dumps(config, indent=2))
+
+
+def merge_histories(run_dir: Path) -> None:
+    """One ``history.csv`` with a ``stage`` column (head, finetune)."""
+    frames = []
+    for stage in ("head", "finetune"):
+        path = run_dir / f"history_{stage}.csv"
+        if path.exists():
+            frame = pd.read_csv(path)
+            frame.insert(0, "stage", stage)
+            frames.append(frame)
+    if frames:
+        pd.concat(frames, ignore_index=True).to_csv(run_dir / "history.csv", index=False)

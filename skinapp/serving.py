@@ -1,0 +1,247 @@
+"""The one inference module: LiteRT classifier used by the app, ``predict`` and ``evaluate``.
+
+Loads ``model.tflite`` (float32, XNNPACK on CPU) plus the small JSON files saved beside it,
+and turns RGB photos into calibrated malignancy probabilities, a risk grade and a
+class-activation heat map, from one inference pass. TensorFlow is never imported here.
+
+Thread safety: a LiteRT interpreter must not be used by two threads at once, so each thread
+gets its own (about 15 MB each); the model bytes are read once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from skinapp.errors import ModelLoadError
+from skinapp.model.calibration import Calibration
+from skinapp.model.grading import GradeThresholds, assign_grade
+from skinapp.model.preprocessing import ModelInputSpec, prepare_model_input
+from skinapp.model.report import load_calibration
+from skinapp.model.scores import malignant_direction, malignant_log_odds
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
+MODEL_FILE = "model.tflite"
+CONFIG_FILE = "model_config.json"
+
+
+def default_model_dir() -> Path:
+    """``SKINAPP_MODEL_DIR`` if set, else the repository's ``models/``."""
+    return Path(os.environ.get("SKINAPP_MODEL_DIR", DEFAULT_MODEL_DIR))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One image's result.
+
+    Attributes
+    ----------
+    p_malignant : float
+        Calibrated probability of malignancy, in [0, 1].
+    log_odds : float
+        Uncalibrated malignant log-odds from the network.
+    label : str
+        ``"malignant"`` if ``p_malignant >= thresholds.operating`` else ``"benign"``.
+    grade : int
+        Risk grade 1–3 (not a cancer stage).
+    class_probs : dict
+        Softmax probability per diagnosis class (uncalibrated; for explanation only).
+    heatmap : (h, w) float32 ndarray
+        Where the evidence for malignancy lies, in [0, 1], on the model's last feature grid
+        (7×7); upsample to the image for display.
+    """
+
+    p_malignant: float
+    log_odds: float
+    label: str
+    grade: int
+    class_probs: dict[str, float] = field(default_factory=dict)
+    heatmap: np.ndarray | None = None
+
+
+class Classifier:
+    """Calibrated lesion classifier over a LiteRT model directory.
+
+    Parameters
+    ----------
+    model_dir : path
+        Folder with ``model.tflite``, ``model_config.json`` and ``calibration.json``.
+    num_threads : int, optional
+        Threads per interpreter (default: all cores).
+    calibrated : bool
+        Load ``calibration.json`` (False only while ``evaluate`` is fitting it).
+
+    Raises
+    ------
+    ModelLoadError
+        If a file is missing or unreadable, with the command that makes it.
+    """
+
+    def __init__(
+        self,
+        model_dir: str | Path | None = None,
+        num_threads: int | None = None,
+        *,
+        calibrated: bool = True,
+    ):
+        self.model_dir = Path(model_dir) if model_dir else default_model_dir()
+        model_path = self.model_dir / MODEL_FILE
+        config_path = self.model_dir / CONFIG_FILE
+        for path in (model_path, config_path):
+            if not path.is_file():
+                raise ModelLoadError(
+                    f"Model file missing: {path}. Train with `python -m skinapp.train` and "
+                    "export with `python -m skinapp.evaluate`, or restore the shipped models/."
+                )
+        try:
+            config = json.loads(config_path.read_text())
+            self.classes: tuple[str, ...] = tuple(config["classes"])
+            self.malignant_mask = np.array([c in config["malignant_classes"] for c in self.classes])
+            self.input_spec = ModelInputSpec.from_dict(config.get("input", {}))
+        except (ValueError, KeyError) as err:
+            raise ModelLoadError(f"{config_path} is not a valid model config: {err}") from err
+        self.calibration, self.thresholds = (
+            load_calibration(self.model_dir) if calibrated else (Calibration(), None)
+        )
+        self._model_bytes = model_path.read_bytes()
+        self.version = hashlib.sha256(self._model_bytes).hexdigest()[:12]
+        self.created = config.get("created", "")
+        self.num_threads = num_threads or os.cpu_count() or 1
+        self._local = threading.local()
+        self._head_weights = None
+        self._interpreter()  # fail now, not on the first upload
+
+    # === Interpreter per thread ===
+    def _interpreter(self):
+        interp = getattr(self._local, "interpreter", None)
+        if interp is None:
+            from ai_edge_litert.interpreter import Interpreter
+
+            try:
+                interp = Interpreter(model_content=self._model_bytes, num_threads=self.num_threads)
+            except ValueError as err:
+                raise ModelLoadError(f"Cannot load {self.model_dir / MODEL_FILE}: {err}") from err
+            interp.allocate_tensors()
+            self._local.interpreter = interp
+            self._local.batch = 1
+            details = interp.get_output_details()
+            self._local.outputs = {
+                ("logits" if len(d["shape"]) == 2 else "features"): d["index"] for d in details
+            }
+        return interp
+
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw network outputs for prepared inputs.
+
+        Parameters
+        ----------
+        batch : (N, S, S, 3) uint8 ndarray
+            Images already passed through :func:`prepare_model_input`.
+
+        Returns
+        -------
+        logits : (N, C) float32
+        features : (N, h, w, F) float32
+        """
+        interp = self._interpreter()
+        index = interp.get_input_details()[0]["index"]
+        if self._local.batch != len(batch):
+            interp.resize_tensor_input(index, [len(batch), *batch.shape[1:]])
+            interp.allocate_tensors()
+            self._local.batch = len(batch)
+        interp.set_tensor(index, np.ascontiguousarray(batch, dtype=np.float32))
+        interp.invoke()
+        outs = self._local.outputs
+        return interp.get_tensor(outs["logits"]).copy(), interp.get_tensor(outs["features"]).copy()
+
+    # === Scores ===
+    def log_odds(self, logits: np.ndarray) -> np.ndarray:
+        """``(N,)`` uncalibrated malignant log-odds."""
+        return malignant_log_odds(logits, self.malignant_mask)
+
+    def probability(self, log_odds: np.ndarray) -> np.ndarray:
+        """Calibrated malignancy probability for log-odds (vectorised)."""
+        return np.asarray(self.calibration.apply(np.asarray(log_odds, np.float64)))
+
+    def grade(self, p: np.ndarray):
+        """Risk grade(s) 1–3 for calibrated probabilities."""
+        return assign_grade(p, self.thresholds)
+
+    def label(self, p: float) -> str:
+        return "malignant" if p >= self.thresholds.operating else "benign"
+
+    # === Public API ===
+    def predict(self, image: np.ndarray) -> Prediction:
+        """Classify one RGB photo of any size; includes the heat map."""
+        batch = prepare_model_input(image, self.input_spec)[None]
+        logits, features = self.run(batch)
+        return self._prediction(logits[0], features[0])
+
+    def predict_batch(self, images: list[np.ndarray], with_heatmap: bool = False):
+        """Classify several photos in one call; returns a list of :class:`Prediction`."""
+        if not images:
+            return []
+        batch = np.stack([prepare_model_input(im, self.input_spec) for im in images])
+        logits, features = self.run(batch)
+        return [
+            self._prediction(lg, ft if with_heatmap else None)
+            for lg, ft in zip(logits, features, strict=True)
+        ]
+
+    def _prediction(self, logits: np.ndarray, features: np.ndarray | None) -> Prediction:
+        odds = float(self.log_odds(logits[None])[0])
+        p = float(self.probability(np.array([odds]))[0])
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        heatmap = None if features is None else self.heatmap(features, probs)
+        return Prediction(
+            p_malignant=p,
+            log_odds=odds,
+            label=self.label(p),
+            grade=int(self.grade(p)),
+            class_probs={c: float(v) for c, v in zip(self.classes, probs, strict=True)},
+            heatmap=heatmap,
+        )
+
+    def heatmap(self, features: np.ndarray, probs: np.ndarray) -> np.ndarray:
+        """Grad-CAM of the malignant log-odds on the last feature map, in [0, 1]."""
+        direction = malignant_direction(probs, self.head_weights(), self.malignant_mask)
+        cam = np.maximum(features @ direction, 0.0)
+        top = cam.max()
+        return (cam / top if top > 0 else cam).astype(np.float32)
+
+    def head_weights(self) -> np.ndarray:
+        """Dense kernel ``(F, C)`` read from ``head.npz`` (saved at export)."""
+        if self._head_weights is None:
+            path = self.model_dir / "head.npz"
+            if not path.is_file():
+                raise ModelLoadError(
+                    f"{path} missing: re-export with `python -m skinapp.evaluate`."
+                )
+            self._head_weights = np.load(path)["kernel"]
+        return self._head_weights
+
+
+_CACHE: dict[Path, Classifier] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_classifier(model_dir: str | Path | None = None) -> Classifier:
+    """A process-wide shared :class:`Classifier` per model directory (thread-safe)."""
+    key = Path(model_dir) if model_dir else default_model_dir()
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = Classifier(key)
+        return _CACHE[key]
+
+
+__all__ = ["Calibration", "Classifier", "GradeThresholds", "Prediction", "load_classifier"]
