@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         extra=extra,
     )
     save_test_predictions(model_dir, parts["test"], scores["test"])
+    save_sample_reference(model_dir)
     write_model_card(model_dir, metrics, config)
     test = metrics["test"]
     print(
@@ -135,6 +136,26 @@ def main(argv: list[str] | None = None) -> int:
         f"ECE {format_number(test['ece'])}; files in {model_dir}"
     )
     return 0
+
+
+def save_sample_reference(model_dir: Path) -> None:
+    """``reference_samples.json``: the shipped model's outputs on the bundled samples.
+
+    Tests compare a fresh load against it, so a changed model or preprocessing is noticed.
+    """
+    from skinapp.io import read_image
+    from skinapp.serving import Classifier
+
+    classifier = Classifier(model_dir)
+    reference = {}
+    for path in sorted(SAMPLES_DIR.glob("*.jpg")):
+        pred = classifier.predict(read_image(path))
+        reference[path.name] = {
+            "log_odds": round(pred.log_odds, 6),
+            "p_malignant": round(pred.p_malignant, 6),
+            "grade": pred.grade,
+        }
+    (model_dir / "reference_samples.json").write_text(json.dumps(reference, indent=2))
 
 
 def save_test_predictions(model_dir: Path, test_meta, log_odds: np.ndarray) -> None:

@@ -1,0 +1,67 @@
+"""``python -m skinapp.predict`` on samples, folders, derm layouts and hostile files."""
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from skinapp import predict
+from skinapp.serving import DEFAULT_MODEL_DIR as MODELS_DIR
+
+pytestmark = pytest.mark.skipif(
+    not (MODELS_DIR / "model.tflite").is_file(), reason="no shipped model in models/"
+)
+
+
+def test_predict_files_and_folders(tmp_path, sample_paths):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(sample_paths[0], folder / "a.jpg")
+    shutil.copy(sample_paths[1], folder / "sub" / "b.png")  # wrong extension on purpose
+    (folder / "notes.jpg").write_text("<html>not an image</html>")
+    (folder / "empty.jpg").write_bytes(b"")
+    out = tmp_path / "preds.csv"
+    assert (
+        predict.main([str(folder), str(sample_paths[2]), "--out", str(out), "--no-progress"]) == 0
+    )
+    frame = pd.read_csv(out, dtype={"error": str}, keep_default_na=False)
+    assert list(frame.columns) == list(predict.COLUMNS)
+    assert len(frame) == 5
+    ok = frame[frame["error"] == ""]
+    assert set(ok["image_id"]) == {"a", "b", sample_paths[2].stem}
+    assert ok["p_malignant"].astype(float).between(0, 1).all()
+    assert set(ok["prediction"]) <= {"benign", "malignant"}
+    assert set(ok["grade"].astype(int)) <= {1, 2, 3}
+    bad = frame[frame["error"] != ""].set_index("image_id")
+    assert set(bad.index) == {"notes", "empty"}
+    assert (bad["p_malignant"] == "").all()
+
+
+def test_predict_derm_layout_needs_only_image_id(tmp_path, sample_paths):
+    root = tmp_path / "set"
+    (root / "images").mkdir(parents=True)
+    for p in sample_paths[:3]:
+        shutil.copy(p, root / "images" / p.name)
+    ids = [p.stem for p in sample_paths[:3]] + ["MISSING_1"]
+    pd.DataFrame({"image_id": ids}).to_csv(root / "metadata.csv", index=False)
+    out = tmp_path / "preds.csv"
+    assert predict.main([str(root), "--out", str(out), "--no-progress"]) == 0
+    frame = pd.read_csv(out, keep_default_na=False)
+    assert list(frame["image_id"]) == ids
+    assert frame.loc[3, "error"] and frame.loc[3, "p_malignant"] == ""
+
+
+def test_only_bad_inputs_exit_2(tmp_path):
+    (tmp_path / "x.jpg").write_bytes(b"\x00" * 100)
+    assert (
+        predict.main([str(tmp_path / "x.jpg"), "--out", str(tmp_path / "o.csv"), "--no-progress"])
+        == 2
+    )
+
+
+def test_missing_model_is_a_clear_error(tmp_path, sample_paths, capsys):
+    code = predict.main(
+        [str(sample_paths[0]), "--out", str(tmp_path / "o.csv"), "--model-dir", str(tmp_path)]
+    )
+    assert code == 2
+    assert "Model file missing" in capsys.readouterr().err

@@ -1,0 +1,88 @@
+"""The shipped model in models/ loads from the committed files alone and behaves."""
+
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from skinapp.errors import ModelLoadError
+from skinapp.io import read_image
+from skinapp.serving import DEFAULT_MODEL_DIR as MODELS_DIR
+from skinapp.serving import Classifier, load_classifier
+
+pytestmark = pytest.mark.skipif(
+    not (MODELS_DIR / "model.tflite").is_file(), reason="no shipped model in models/"
+)
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return Classifier(MODELS_DIR)
+
+
+def test_shipped_model_reproduces_reference_outputs(classifier, sample_paths):
+    reference = json.loads((MODELS_DIR / "reference_samples.json").read_text())
+    assert set(reference) == {p.name for p in sample_paths}
+    for path in sample_paths:
+        pred = classifier.predict(read_image(path))
+        ref = reference[path.name]
+        assert pred.log_odds == pytest.approx(ref["log_odds"], abs=1e-3)
+        assert pred.p_malignant == pytest.approx(ref["p_malignant"], abs=1e-4)
+        assert pred.grade == ref["grade"]
+
+
+def test_prediction_fields(classifier, sample_paths):
+    pred = classifier.predict(read_image(sample_paths[0]))
+    assert 0.0 <= pred.p_malignant <= 1.0
+    assert pred.grade in (1, 2, 3)
+    assert pred.label in ("benign", "malignant")
+    assert sum(pred.class_probs.values()) == pytest.approx(1.0, abs=1e-4)
+    assert pred.heatmap.shape == (7, 7)
+    assert pred.heatmap.min() >= 0.0 and pred.heatmap.max() <= 1.0
+
+
+def test_batch_equals_single(classifier, sample_paths):
+    images = [read_image(p) for p in sample_paths]
+    batch = classifier.predict_batch(images)
+    singles = [classifier.predict(im) for im in images]
+    for b, s in zip(batch, singles, strict=True):
+        assert b.p_malignant == pytest.approx(s.p_malignant, abs=1e-5)
+
+
+def test_grades_are_monotonic_in_probability(classifier):
+    p = np.linspace(0, 1, 201)
+    grades = np.asarray(classifier.grade(p))
+    assert np.all(np.diff(grades) >= 0)
+    t = classifier.thresholds
+    assert 0 <= t.t1 <= t.t2 <= 1
+
+
+def test_concurrent_predictions_agree(classifier, sample_paths):
+    image = read_image(sample_paths[1])
+    expected = classifier.predict(image).p_malignant
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(3):
+                results.append(classifier.predict(image).p_malignant)
+        except Exception as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert results == pytest.approx([expected] * 12, abs=1e-6)
+
+
+def test_load_classifier_is_shared():
+    assert load_classifier(MODELS_DIR) is load_classifier(MODELS_DIR)
+
+
+def test_missing_model_dir_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelLoadError, match=r"skinapp\.train"):
+        Classifier(tmp_path)
