@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data", required=True, help="folder with metadata.csv and images/")
     p.add_argument("--model-dir", default="models", help="folder holding model.keras")
-    p.add_argument("--calibration", default="temperature", choices=("temperature", "platt"))
+    p.add_argument("--calibration", default="platt", choices=("temperature", "platt"))
     p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples for CIs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-export", action="store_true", help="reuse the existing model.tflite")

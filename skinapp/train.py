@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from skinapp.logs import setup_logging
 from skinapp.model.train_loop import TrainConfig
 
-SHIPPED_FILES = ("model.keras", "model_config.json", "history.csv", "train_config.json")
+SHIPPED_FILES = ("model.keras", "model_config.json", "history.csv")
 
 
 def build_parser() -> argparse.ArgumentParser:

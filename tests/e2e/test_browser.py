@@ -1,0 +1,181 @@
+"""Browser end to end: the real app in Debian's Chromium, driven by Playwright.
+
+Starts ``streamlit run app.py`` on a free port, waits for ``/_stcore/health``, then uploads a real
+image on Diagnose, moves a slider in the Lab and opens the Dashboard. Screenshots (desktop and
+phone widths) are written to ``test-artifacts/``. CI sets ``SKINAPP_REQUIRE_E2E=1`` so a missing
+browser fails the run instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("SKINAPP_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+SAMPLE = REPO / "skinapp" / "samples" / "ISIC_0000309.jpg"
+
+pytestmark = pytest.mark.e2e
+
+
+def _require_browser() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    message = f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
+    if os.environ.get("SKINAPP_REQUIRE_E2E"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    _require_browser()
+    port = _free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO / "app.py"),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail(
+            "streamlit did not become healthy within 60 s:\n"
+            + proc.stdout.read().decode(errors="replace")[-3000:]
+        )
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _upload(page, payload) -> None:
+    page.get_by_text("Upload", exact=True).first.click()
+    page.locator("input[type=file]").first.set_input_files(payload)
+
+
+def test_diagnose_upload_shows_grade_and_survives_a_bad_file(app_url, page):
+    page.goto(app_url)
+    page.get_by_role("heading", name="Diagnose").wait_for()
+    _upload(page, str(SAMPLE))
+    page.get_by_text("Risk grade", exact=False).first.wait_for()
+    page.get_by_text("not a diagnosis", exact=False).first.wait_for()
+    assert page.locator("img").count() >= 3  # original, hair-removed, segmentation, heat map
+    _shot(page, "diagnose-desktop")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(1000)
+    _shot(page, "diagnose-phone")
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+    page.goto(app_url)
+    _upload(
+        page,
+        {
+            "name": "notes.jpg",
+            "mimeType": "image/jpeg",
+            "buffer": b"<html>this is not an image</html>",
+        },
+    )
+    page.get_by_text("not an image", exact=False).first.wait_for()
+    page.get_by_role("heading", name="Diagnose").wait_for()  # the page still renders
+    _shot(page, "diagnose-bad-file")
+
+
+def test_lab_slider_moves(app_url, page):
+    page.goto(f"{app_url}/lab")
+    page.get_by_role("heading", name="Preprocessing Lab").wait_for()
+    slider = page.get_by_role("slider").first
+    slider.wait_for()
+    before = slider.get_attribute("aria-valuenow")
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "([b]) => document.querySelector('[role=slider]').getAttribute('aria-valuenow') !== b",
+        arg=[before],
+    )
+    assert slider.get_attribute("aria-valuenow") != before
+    page.wait_for_timeout(1500)
+    _shot(page, "lab-desktop")
+
+
+def test_dashboard_shows_charts(app_url, page):
+    page.goto(f"{app_url}/dashboard")
+    page.get_by_role("heading", name="Model Dashboard").wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
+    assert page.locator(".js-plotly-plot").count() >= 3
+    page.get_by_text("ROC AUC", exact=False).first.wait_for()
+    _shot(page, "dashboard-desktop")
