@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,27 @@ def _group_rows(groups: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def render_model_card(metrics: dict[str, Any], config: dict[str, Any]) -> str:
+def _ablation_text(ablation: dict[str, Any] | None) -> str:
+    if not ablation:
+        return "No preprocessing ablation file (`preprocessing_ablation.json`) was found."
+    names = {"none": "none", "cc": "Shades of Gray colour constancy", "hair": "hair removal"}
+    rows = "\n".join(
+        f"| {names.get(k, k)} | {v['val_auc']:.4f} | {v['delta_vs_none']:+.4f} | "
+        f"{v['delta_ci95'][0]:+.4f} to {v['delta_ci95'][1]:+.4f} |"
+        for k, v in ablation.items()
+        if isinstance(v, dict)
+    )
+    return (
+        "Measured on val with `python -m skinapp.model.ablate_preprocessing` "
+        f"({ablation.get('method', '')}):\n\n"
+        "| before the model | val ROC AUC | Δ vs none | paired 95% CI |\n"
+        "| --- | --- | --- | --- |\n" + rows
+    )
+
+
+def render_model_card(
+    metrics: dict[str, Any], config: dict[str, Any], ablation: dict[str, Any] | None = None
+) -> str:
     """Markdown model card; every number comes from ``metrics`` or ``config``."""
     test, val = metrics["test"], metrics["val"]
     tm = test["threshold_metrics"]
@@ -159,6 +180,8 @@ Keras on the {parity.get("n_images", "n/a")} bundled sample images: max |Δ prob
 
 def write_model_card(model_dir: str | Path, metrics: dict[str, Any], config: dict[str, Any]):
     """Render and write ``MODEL_CARD.md`` into ``model_dir``."""
+    ablation_path = Path(model_dir) / "preprocessing_ablation.json"
+    ablation = json.loads(ablation_path.read_text()) if ablation_path.is_file() else None
     path = Path(model_dir) / "MODEL_CARD.md"
-    path.write_text(render_model_card(metrics, config))
+    path.write_text(render_model_card(metrics, config, ablation))
     return path
