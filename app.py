@@ -1,0 +1,21 @@
+"""skinapp: entry script. Configures the page and routes; every page lives in pages/."""
+
+import streamlit as st
+
+st.set_page_config(
+    page_title="skinapp · dermoscopy decision support",
+    page_icon=":material/dermatology:",
+    layout="wide",
+)
+
+pages = {
+    "Clinic": [
+        st.Page("pages/diagnose.py", title="Diagnose", icon=":material/stethoscope:", default=True),
+        st.Page("pages/about.py", title="About & limits", icon=":material/info:"),
+    ],
+    "Lab": [st.Page("pages/lab.py", title="Preprocessing Lab", icon=":material/science:")],
+    "Model": [st.Page("pages/dashboard.py", title="Model Dashboard", icon=":material/monitoring:")],
+}
+
+pg = st.navigation(pages)
+pg.run()

@@ -1,0 +1,101 @@
+"""Diagnose: photo(s) in; hair removal, segmentation, heat map, result, grade and report out."""
+
+import dataclasses
+from datetime import UTC, datetime
+from functools import partial
+
+import streamlit as st
+
+from skinapp.errors import SkinappError
+from skinapp.report_html import render_report
+from skinapp.ui import cache, state, views, widgets
+
+state.init_state()
+st.title("Diagnose")
+st.caption("Dermoscopic photo of one skin lesion in; risk estimate and the evidence behind it out.")
+views.disclaimer()
+
+images = widgets.image_inputs("diagnose", multiple=True)
+mm_per_pixel = st.number_input(
+    "Scale in millimetres per pixel (optional)",
+    min_value=0.001,
+    max_value=5.0,
+    value=None,
+    step=0.001,
+    format="%.4f",
+    key=state.DIAGNOSE_MM_PER_PIXEL,
+    placeholder="e.g. 0.0200 — leave empty if unknown",
+    help="With a scale the lesion diameter is also given in millimetres.",
+)
+if not images:
+    st.info("Upload a dermoscopic photo, use the camera, or pick a bundled sample to begin.")
+    st.stop()
+
+try:
+    classifier = cache.classifier()
+except SkinappError as err:
+    st.error(str(err))
+    st.stop()
+
+settings = dataclasses.replace(state.current_settings(), mm_per_pixel=mm_per_pixel)
+if settings.differs_from_validated_defaults():
+    st.warning(
+        "Your Preprocessing Lab settings differ from the validated defaults ("
+        + ", ".join(settings.changed_parameters())
+        + "). Reset them in the Lab to see the validated result.",
+        icon=":material/tune:",
+    )
+
+results = []
+with st.spinner("Analysing…"):
+    for name, data in images:
+        try:
+            results.append((name, cache.analysis(data, settings, classifier)))
+        except SkinappError as err:
+            st.error(f"{name}: {err}")
+if not results:
+    st.stop()
+
+shown = 0
+if len(results) > 1:
+    st.dataframe(views.summary_frame(results), hide_index=True, width="stretch")
+    shown = st.selectbox(
+        "Show details of",
+        range(len(results)),
+        format_func=lambda i: results[i][0],
+        key=state.DIAGNOSE_SELECTED,
+    )
+analysis = results[shown][1]
+
+show_hair = st.toggle("Show detected hair", key=state.DIAGNOSE_SHOW_HAIR)
+views.image_row(analysis, show_hair_mask=show_hair)
+for note in analysis.notes:
+    st.caption(f":material/info: {note}")
+
+left, right = st.columns([3, 2])
+with left:
+    metrics = cache.model_json("metrics.json")
+    views.result_card(analysis, metrics)
+with right:
+    st.subheader("Lesion descriptors (ABCD)")
+    views.descriptor_table(analysis)
+
+st.download_button(
+    "Download report (HTML)",
+    data=partial(
+        render_report,
+        analysis,
+        model_version=classifier.version,
+        created_at=datetime.now(UTC),
+        performance=views.performance_at_operating(metrics),
+    ),
+    file_name="skinapp-report.html",
+    mime="text/html",
+    on_click="ignore",
+    icon=":material/download:",
+    help="Images, result, model version and date; no file name, EXIF or patient data.",
+)
+st.caption(
+    f"Model {classifier.version} · analysed in {analysis.timings_ms['total']:.0f} ms "
+    f"({', '.join(f'{k} {v:.0f}' for k, v in analysis.timings_ms.items() if k != 'total')})"
+)

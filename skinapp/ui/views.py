@@ -1,0 +1,328 @@
+"""Reusable page sections: the image row, the result card, descriptors, metric cards.
+
+Only layout and formatting; every number comes from an :class:`~skinapp.analysis.Analysis`
+or a saved metrics file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from skinapp.analysis import STEP_LABELS, Analysis
+from skinapp.model.grading import GRADE_DISCLAIMER, GRADE_TEXT
+from skinapp.report_html import descriptor_rows
+
+__all__ = [
+    "DISCLAIMER_LINE",
+    "descriptor_table",
+    "disclaimer",
+    "flatten_numbers",
+    "fmt",
+    "grade_table",
+    "group_table",
+    "image_row",
+    "metric_cards",
+    "performance_at_operating",
+    "pipeline_strip",
+    "preprocessed_caption",
+    "probability_effect",
+    "result_card",
+    "step_gallery",
+    "summary_frame",
+]
+
+#: The short line shown on every result page.
+DISCLAIMER_LINE = (
+    "**Decision support, not a diagnosis.** The 1–3 grade rates the risk of malignancy; "
+    "it is not a cancer stage (staging needs histopathology)."
+)
+
+#: Badge colour of each risk grade (an error box would read as an app failure).
+_GRADE_COLOR = {1: "blue", 2: "orange", 3: "red"}
+
+
+def disclaimer() -> None:
+    """The decision-support line, always visible near a result."""
+    st.info(DISCLAIMER_LINE, icon=":material/medical_information:")
+
+
+def image_row(analysis: Analysis, *, show_hair_mask: bool = False) -> None:
+    """Original, hair removed (or the hair mask), segmentation and heat map side by side."""
+    cols = st.columns(4)
+    cols[0].image(analysis.image, caption="Original", width="stretch")
+    if show_hair_mask:
+        cols[1].image(
+            analysis.hair_overlay,
+            caption=f"Detected hair ({analysis.hair_fraction:.1%} of pixels)",
+            width="stretch",
+        )
+    else:
+        cols[1].image(
+            analysis.preprocessed, caption=preprocessed_caption(analysis), width="stretch"
+        )
+    seg = analysis.segmentation
+    seg_caption = (
+        f"Segmentation ({seg.area_fraction:.0%} of the image)" if seg.found else "No lesion found"
+    )
+    cols[2].image(analysis.contour_overlay, caption=seg_caption, width="stretch")
+    cols[3].image(
+        analysis.heatmap_overlay, caption="Heat map: where the model looked", width="stretch"
+    )
+
+
+_DONE = {
+    "color_constancy": "colour corrected",
+    "denoise": "denoised",
+    "contrast": "contrast enhanced",
+    "hair_removal": "hair removed",
+}
+
+
+def preprocessed_caption(analysis: Analysis) -> str:
+    """What was done to the preprocessed image, e.g. "Hair removed · colour corrected"."""
+    done = [_DONE[s] for s in analysis.steps if s in _DONE]
+    if not done:
+        return "Not preprocessed (every step is off)"
+    if "hair removed" in done:
+        done.remove("hair removed")
+        return "Hair removed" + (f" · {', '.join(done)}" if done else "")
+    return "Preprocessed: " + ", ".join(done)
+
+
+def step_gallery(analysis: Analysis, step: str) -> None:
+    """Before/after of one pipeline step: its input next to its output."""
+    names = list(analysis.steps)
+    index = names.index(step)
+    before, after = analysis.steps[names[max(0, index - 1)]], analysis.steps[step]
+    left, right = st.columns(2)
+    left.image(
+        before,
+        caption=f"Before: {STEP_LABELS.get(names[max(0, index - 1)], step)}",
+        width="stretch",
+    )
+    right.image(after, caption=f"After: {STEP_LABELS.get(step, step)}", width="stretch")
+
+
+def performance_at_operating(metrics: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Test sensitivity/specificity at the operating threshold from ``metrics.json``."""
+    if not metrics or "test" not in metrics:
+        return None
+    test = metrics["test"]
+    tm = test.get("threshold_metrics") or {}
+    return {
+        "sensitivity": tm.get("sensitivity"),
+        "specificity": tm.get("specificity"),
+        "threshold": tm.get("threshold"),
+        "n": test.get("n"),
+        "n_malignant": test.get("n_malignant"),
+        "grades": {int(g["grade"]): g for g in test.get("grades", [])},
+    }
+
+
+def fmt(value: float | None, spec: str = ".3f") -> str:
+    """``format(value, spec)``, or "n/a" when the saved file has no value."""
+    return "n/a" if value is None else format(value, spec)
+
+
+def _pct(value: float | None) -> str:
+    return fmt(value, ".0%")
+
+
+def result_card(analysis: Analysis, metrics: Mapping[str, Any] | None) -> None:
+    """Benign/malignant, calibrated probability, risk grade with its meaning, and the model's
+    measured sensitivity/specificity at the threshold that made the call."""
+    pred = analysis.prediction
+    grade = int(pred.grade)
+    with st.container(border=True):
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Model result", pred.label.capitalize())
+        c2.metric(
+            "Malignancy probability",
+            f"{pred.p_malignant:.1%}",
+            help="Calibrated on held-out validation data: among lesions given this value, "
+            "about this share were malignant.",
+        )
+        c3.metric("Risk grade", f"{grade} of 3", help="A risk grade, not a cancer stage.")
+        st.markdown(f":{_GRADE_COLOR[grade]}-badge[Risk grade {grade}] **{GRADE_TEXT[grade]}**")
+        perf = performance_at_operating(metrics)
+        if perf is None:
+            st.caption("Measured performance unavailable: no metrics.json next to the model.")
+        else:
+            rate = (perf["grades"].get(grade) or {}).get("malignancy_rate")
+            grade_line = (
+                f" In that test set, {rate:.0%} of grade-{grade} lesions were malignant."
+                if rate is not None
+                else ""
+            )
+            st.caption(
+                f"Measured on {perf['n']} held-out test lesions at the operating threshold "
+                f"(p ≥ {perf['threshold']:.3f}): sensitivity {_pct(perf['sensitivity'])}, "
+                f"specificity {_pct(perf['specificity'])}.{grade_line}"
+                + (
+                    " These figures were measured on original photos, not on Lab-preprocessed ones."
+                    if analysis.model_input == "preprocessed"
+                    else ""
+                )
+            )
+        st.caption(GRADE_DISCLAIMER)
+
+
+def descriptor_table(analysis: Analysis) -> None:
+    """The ABCD descriptors as a table (or why there are none)."""
+    if analysis.descriptors is None:
+        st.caption("No lesion was segmented, so no descriptors were computed.")
+        return
+    rows = [
+        (f"{letter} · {measure}" if letter else measure, value)
+        for letter, measure, value in descriptor_rows(analysis.descriptors.to_dict())
+    ]
+    st.table(pd.DataFrame(rows, columns=["Measure", "Value"]).set_index("Measure"))
+    st.caption(
+        "Measurements of the automatic outline, for discussion; none is a diagnosis. "
+        "Pixels are those of the analysed image."
+    )
+
+
+def metric_cards(metrics: Mapping[str, Any]) -> None:
+    """Headline test metrics: AUC with CI, sensitivity, specificity, balanced accuracy, ECE."""
+    test = metrics["test"]
+    tm = test.get("threshold_metrics") or {}
+    auc = test.get("roc_auc") or {}
+    auc_value = "n/a" if auc.get("auc") is None else f"{auc['auc']:.3f}"
+    auc_help = (
+        f"95% CI {auc['low']:.3f}–{auc['high']:.3f} (bootstrap, {auc.get('n_boot')} resamples)"
+        if auc.get("low") is not None
+        else test.get("note", "Not reported.")
+    )
+    cols = st.columns(5)
+    cols[0].metric("ROC AUC", auc_value, help=auc_help, border=True)
+    if auc.get("low") is not None:
+        cols[0].caption(f"95% CI {auc['low']:.3f}–{auc['high']:.3f}")
+    cols[1].metric("Sensitivity", _pct(tm.get("sensitivity")), border=True)
+    cols[2].metric("Specificity", _pct(tm.get("specificity")), border=True)
+    cols[3].metric("Balanced accuracy", _pct(tm.get("balanced_accuracy")), border=True)
+    ece = test.get("ece")
+    cols[4].metric(
+        "ECE",
+        "n/a" if ece is None else f"{ece:.3f}",
+        help=(metrics.get("definitions") or {}).get("ece"),
+        border=True,
+    )
+    n = metrics.get("n", {}).get("test", {})
+    st.caption(
+        f"Test split: {n.get('n', '?')} lesions, {n.get('n_malignant', '?')} malignant; "
+        f"calibrated probabilities; operating threshold p ≥ {fmt(tm.get('threshold'))}."
+    )
+
+
+def summary_frame(results: list[tuple[str, Analysis]]) -> pd.DataFrame:
+    """One row per analysed image: name, result, probability, grade, lesion found."""
+    return pd.DataFrame(
+        [
+            {
+                "Image": name,
+                "Result": a.prediction.label,
+                "Probability of malignancy": f"{a.prediction.p_malignant:.1%}",
+                "Risk grade": int(a.prediction.grade),
+                "Lesion found": "yes" if a.segmentation.found else "no",
+            }
+            for name, a in results
+        ]
+    )
+
+
+def pipeline_strip(analysis: Analysis) -> None:
+    """Every intermediate image of the pipeline in one row, in order."""
+    cols = st.columns(len(analysis.steps))
+    for col, (name, image) in zip(cols, analysis.steps.items(), strict=True):
+        col.image(image, caption=STEP_LABELS.get(name, name), width="stretch")
+
+
+def probability_effect(analysis: Analysis) -> None:
+    """The model's probability on the original photo and on the Lab's pipeline output."""
+    validated = analysis.validated_prediction
+    other = analysis.preprocessed_prediction
+    cols = st.columns(2)
+    cols[0].metric(
+        "Original photo (validated input)",
+        f"{validated.p_malignant:.1%}",
+        help="What Diagnose reports with default settings.",
+    )
+    cols[0].caption(f"{validated.label} · risk grade {validated.grade}")
+    if other is None:
+        cols[1].caption("The preprocessed image was not classified.")
+        return
+    delta = round((other.p_malignant - validated.p_malignant) * 100, 1)
+    cols[1].metric(
+        "Lab-preprocessed image",
+        f"{other.p_malignant:.1%}",
+        delta=f"{delta:+.1f} points" if delta else "no change",
+        delta_color="off",
+        help="The same model given the pipeline output above (not how it was validated).",
+    )
+    cols[1].caption(f"{other.label} · risk grade {other.grade}")
+
+
+def grade_table(grades: pd.DataFrame) -> pd.DataFrame:
+    """``grades.csv`` for reading: counts, shares and rates as percentages."""
+    out = pd.DataFrame(
+        {
+            "Grade": grades["grade"],
+            "Test lesions": grades["n"],
+            "Share of lesions": grades["share"].map(lambda v: fmt(_none(v), ".1%")),
+            "Malignant": grades["n_malignant"],
+            "Malignant in grade": grades["malignancy_rate"].map(lambda v: fmt(_none(v), ".1%")),
+            "Share of all malignant": grades["share_of_malignant"].map(
+                lambda v: fmt(_none(v), ".1%")
+            ),
+        }
+    )
+    if "meaning" in grades:
+        out["Meaning"] = grades["meaning"]
+    return out
+
+
+def _none(value: Any) -> Any:
+    return None if pd.isna(value) else value
+
+
+def group_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
+    """Per source dataset: lesions, malignant, AUC, sensitivity, specificity (test split)."""
+    rows = []
+    for name, block in sorted((metrics["test"].get("by_group") or {}).items()):
+        tm = block.get("threshold_metrics") or {}
+        auc = block.get("roc_auc") or {}
+        rows.append(
+            {
+                "Dataset": name,
+                "Lesions": block.get("n"),
+                "Malignant": block.get("n_malignant"),
+                "ROC AUC": fmt(auc.get("auc")),
+                "AUC 95% CI": (
+                    f"{auc['low']:.3f}–{auc['high']:.3f}" if auc.get("low") is not None else ""
+                ),
+                "Sensitivity": fmt(tm.get("sensitivity"), ".1%"),
+                "Specificity": fmt(tm.get("specificity"), ".1%"),
+                "Note": block.get("note", ""),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def flatten_numbers(data: Any, prefix: str = "") -> pd.DataFrame:
+    """Every number in a nested JSON object as rows ``(name, value)`` (dotted names)."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                walk(value, f"{path}.{key}" if path else str(key))
+        elif isinstance(node, (int, float)) and not isinstance(node, bool):
+            rows.append({"Measure": path, "Value": node})
+
+    walk(data, prefix)
+    return pd.DataFrame(rows, columns=["Measure", "Value"])

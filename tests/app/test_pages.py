@@ -1,0 +1,314 @@
+"""Every page of the app, driven with Streamlit's AppTest against the shipped model.
+
+Behaviours (one test each):
+- every page runs clean with no image; app.py routes to Diagnose and switches pages;
+- Diagnose with a bundled sample shows the original, hair-removed, segmentation and heat map
+  images, the result, the grade with its meaning, the measured performance, the disclaimer
+  and the report download;
+- a bad upload shows the I/O module's message and the page keeps working; several uploads
+  give a summary table; Lab settings that differ from the defaults are pointed out;
+- Lab sliders change the output; reset restores the defaults; settings reach Diagnose;
+- the Dashboard renders every chart from the saved files; its threshold slider moves the
+  operating point.
+
+Pages that need the model are skipped (with the reason) only where ``models/`` lacks it;
+the model is committed, so they run in CI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from skinapp.analysis import AnalysisSettings
+from skinapp.io import MAX_UPLOAD_BYTES, read_image
+from skinapp.model.grading import GRADE_TEXT
+from skinapp.serving import default_model_dir
+from skinapp.ui import state
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "skinapp" / "samples"
+TIMEOUT = 60
+PAGES = ["pages/diagnose.py", "pages/lab.py", "pages/dashboard.py", "pages/about.py"]
+
+needs_model = pytest.mark.skipif(
+    not (default_model_dir() / "model.tflite").is_file(),
+    reason=f"no model in {default_model_dir()} (models/ is committed in CI)",
+)
+needs_metrics = pytest.mark.skipif(
+    not (default_model_dir() / "metrics.json").is_file(),
+    reason=f"no metrics.json in {default_model_dir()} (models/ is committed in CI)",
+)
+
+
+def _page(path: str) -> AppTest:
+    at = AppTest.from_file(str(REPO / path), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _with_sample(path: str, sample: str = "ISIC_0000309") -> AppTest:
+    at = _page(path)
+    prefix = Path(path).stem
+    at.radio(key=f"{prefix}.source").set_value("Sample").run()
+    at.selectbox(key=f"{prefix}.sample").set_value(sample).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _captions(at: AppTest) -> list[str]:
+    return [c for image in at.image for c in image.captions]
+
+
+def _text(at: AppTest) -> str:
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "info", "warning", "error")
+        for e in at.get(kind)
+    ]
+    return "\n".join(str(p) for p in parts)
+
+
+# === Every page ===
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_runs_clean_on_first_load(path):
+    at = _page(path)
+    assert at.title, "every page has a title"
+    assert not at.error
+
+
+def test_app_routes_to_diagnose_and_switches_pages():
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.title[0].value == "Diagnose"
+
+    at.switch_page("pages/lab.py").run()
+    assert at.title[0].value == "Preprocessing Lab"
+    at.switch_page("pages/about.py").run()
+    assert at.title[0].value == "About skinapp"
+
+
+def test_about_explains_the_grades():
+    at = _page("pages/about.py")
+    text = _text(at)
+    assert "not a diagnosis" in text and "not a cancer stage" in text
+    assert at.table
+
+
+def test_upload_limit_in_config_matches_the_io_limit():
+    import tomllib
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 1024 * 1024 == MAX_UPLOAD_BYTES
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["client"]["showErrorDetails"] == "none"
+
+
+# === Diagnose ===
+
+
+@needs_model
+def test_diagnose_sample_shows_images_result_grade_and_disclaimer():
+    at = _with_sample("pages/diagnose.py")
+
+    captions = _captions(at)
+    assert captions[0] == "Original"
+    assert any(c.startswith("Hair removed") for c in captions)
+    assert any(c.startswith("Segmentation") for c in captions)
+    assert any(c.startswith("Heat map") for c in captions)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Model result"] in ("Benign", "Malignant")
+    assert metrics["Malignancy probability"].endswith("%")
+    grade = int(metrics["Risk grade"].split()[0])
+    text = _text(at)
+    assert GRADE_TEXT[grade] in text
+    assert "Decision support, not a diagnosis" in text
+    assert "not a cancer stage" in text
+    assert "sensitivity" in text and "specificity" in text
+    assert at.get("download_button")
+    assert not at.error
+
+
+@needs_model
+def test_diagnose_hair_mask_on_demand():
+    at = _with_sample("pages/diagnose.py")
+    at.toggle(key=state.DIAGNOSE_SHOW_HAIR).set_value(True).run()
+
+    assert any(c.startswith("Detected hair") for c in _captions(at))
+
+
+@needs_model
+def test_diagnose_bad_upload_shows_the_io_message_and_keeps_working():
+    at = _page("pages/diagnose.py")
+    at.file_uploader(key=state.DIAGNOSE_UPLOAD).set_value(
+        ("lesion.jpg", b"Dear colleague, please find attached...", "image/jpeg")
+    ).run()
+
+    assert not at.exception
+    assert len(at.error) == 1
+    assert "not an image skinapp can read" in at.error[0].value
+    assert "Received: a text file" in at.error[0].value
+    assert at.title[0].value == "Diagnose"
+
+    at.radio(key=state.DIAGNOSE_SOURCE).set_value("Sample").run()
+    assert not at.error
+    assert at.metric
+
+
+@needs_model
+def test_diagnose_several_uploads_give_a_summary():
+    files = [(p.name, p.read_bytes(), "image/jpeg") for p in sorted(SAMPLES.glob("*.jpg"))[:2]] + [
+        ("empty.png", b"", "image/png")
+    ]
+    at = _page("pages/diagnose.py")
+    at.file_uploader(key=state.DIAGNOSE_UPLOAD).set_value(files).run()
+
+    assert not at.exception
+    assert len(at.error) == 1 and "empty" in at.error[0].value
+    summary = at.dataframe[0].value
+    assert list(summary["Image"]) == [f[0] for f in files[:2]]
+    at.selectbox(key=state.DIAGNOSE_SELECTED).set_value(1).run()
+    assert at.metric
+
+
+@needs_model
+def test_diagnose_points_out_lab_settings_that_differ():
+    at = AppTest.from_file(str(REPO / "pages/diagnose.py"), default_timeout=TIMEOUT)
+    at.session_state[state.SETTINGS] = AnalysisSettings(classify_preprocessed=True)
+    at.run()
+    at.radio(key=state.DIAGNOSE_SOURCE).set_value("Sample").run()
+
+    warnings = " ".join(w.value for w in at.warning)
+    assert "differ from the validated defaults" in warnings
+    assert "classify_preprocessed" in warnings
+    assert "measured on original photos" in _text(at)
+
+
+@needs_model
+def test_diagnose_scale_gives_millimetres():
+    at = _with_sample("pages/diagnose.py")
+    at.number_input(key=state.DIAGNOSE_MM_PER_PIXEL).set_value(0.05).run()
+
+    assert not at.exception
+    (table,) = at.table
+    diameter = table.value.loc[table.value.index.str.startswith("D · Diameter"), "Value"]
+    assert diameter.iloc[0].endswith("px)") and " mm (" in diameter.iloc[0]
+
+
+# === Lab ===
+
+
+@needs_model
+def test_lab_shows_every_step_and_the_effect_on_the_probability():
+    at = _with_sample("pages/lab.py")
+
+    captions = _captions(at)
+    for label in ("Original", "Colour constancy", "Hair removed", "Model input size"):
+        assert label in captions
+    assert any(c.startswith("Before:") for c in captions)
+    assert any(c.startswith("After:") for c in captions)
+    labels = [m.label for m in at.metric]
+    assert "Original photo (validated input)" in labels
+    assert "Lab-preprocessed image" in labels
+
+
+@needs_model
+def test_lab_sliders_change_the_output():
+    at = _with_sample("pages/lab.py")
+    hair_before = next(c for c in _captions(at) if c.startswith("Hair mask"))
+
+    at.slider(key=f"{state.LAB_PIPELINE}.hair_removal.threshold").set_value(5).run()
+
+    hair_after = next(c for c in _captions(at) if c.startswith("Hair mask"))
+    assert hair_after != hair_before
+    assert at.session_state[state.SETTINGS].pipeline.hair_removal.threshold == 5
+    assert "hair_removal.threshold" in " ".join(w.value for w in at.warning)
+
+    at.segmented_control(key=state.LAB_STEP).set_value("hair_removal").run()
+    assert "After: Hair removed" in _captions(at)
+    at.checkbox(key=f"{state.LAB_PIPELINE}.hair_removal.enabled").uncheck().run()
+    assert not at.exception
+    assert "Hair removed" not in _captions(at)
+
+
+@needs_model
+def test_lab_reset_restores_the_validated_defaults():
+    at = _with_sample("pages/lab.py")
+    at.slider(key=f"{state.LAB_PIPELINE}.hair_removal.threshold").set_value(5).run()
+    at.toggle(key=state.LAB_CLASSIFY_PREPROCESSED).set_value(True).run()
+    assert at.session_state[state.SETTINGS] != AnalysisSettings()
+
+    reset = next(b for b in at.button if b.label == "Reset all to defaults")
+    reset.click().run()
+
+    assert at.session_state[state.SETTINGS] == AnalysisSettings()
+    assert not at.warning
+
+
+@needs_model
+def test_lab_settings_reach_diagnose():
+    at = _with_sample("pages/lab.py")
+    at.toggle(key=state.LAB_CLASSIFY_PREPROCESSED).set_value(True).run()
+    settings = at.session_state[state.SETTINGS]
+
+    diagnose = AppTest.from_file(str(REPO / "pages/diagnose.py"), default_timeout=TIMEOUT)
+    diagnose.session_state[state.SETTINGS] = settings
+    diagnose.run()
+    diagnose.radio(key=state.DIAGNOSE_SOURCE).set_value("Sample").run()
+    assert "classify_preprocessed" in " ".join(w.value for w in diagnose.warning)
+
+
+@needs_model
+def test_lab_bad_upload_shows_the_io_message():
+    at = _page("pages/lab.py")
+    at.radio(key=state.LAB_SOURCE).set_value("Upload").run()
+    at.file_uploader(key=state.LAB_UPLOAD).set_value(
+        ("x.png", b"\x89PNG\r\n\x1a\n", "image/png")
+    ).run()
+
+    assert not at.exception
+    assert len(at.error) == 1 and "incomplete or damaged" in at.error[0].value
+
+
+# === Dashboard ===
+
+
+@needs_metrics
+def test_dashboard_renders_from_the_saved_files():
+    at = _page("pages/dashboard.py")
+
+    labels = [m.label for m in at.metric]
+    for label in ("ROC AUC", "Sensitivity", "Specificity", "Balanced accuracy", "ECE"):
+        assert label in labels
+    assert len(at.get("plotly_chart")) >= 6  # ROC, threshold, PR, confusion, reliability, ...
+    assert any("Model card" in m.value for m in at.markdown)
+    assert len(at.tabs) == 7
+    assert not at.error
+
+
+@needs_metrics
+def test_dashboard_threshold_slider_moves_the_operating_point():
+    at = _page("pages/dashboard.py")
+    before = {m.label: m.value for m in at.metric}
+
+    at.slider(key=state.DASHBOARD_THRESHOLD).set_value(0.999).run()
+
+    after = {m.label: m.value for m in at.metric}
+    sens = "Sensitivity at this threshold"
+    spec = "Specificity at this threshold"
+    assert float(after[sens].rstrip("%")) <= float(before[sens].rstrip("%"))
+    assert float(after[spec].rstrip("%")) >= float(before[spec].rstrip("%"))
+
+    at.slider(key=state.DASHBOARD_THRESHOLD).set_value(0.0).run()
+    assert {m.label: m.value for m in at.metric}[sens] == "100.0%"
+
+
+def test_samples_are_readable():
+    for path in SAMPLES.glob("*.jpg"):
+        assert read_image(path).shape[2] == 3

@@ -1,0 +1,29 @@
+"""Test doubles shared by the app tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skinapp.serving import Prediction
+
+
+class FakeClassifier:
+    """Stands in for serving.Classifier: a fixed prediction, and a log of its inputs."""
+
+    version = "fake0000"
+
+    def __init__(self, p: float = 0.7, grade: int = 3):
+        self.p, self.grade, self.inputs = p, grade, []
+
+    def predict(self, image: np.ndarray) -> Prediction:
+        self.inputs.append(image)
+        heat = np.zeros((7, 7), np.float32)
+        heat[3, 3] = 1.0
+        return Prediction(
+            p_malignant=self.p,
+            log_odds=0.8,
+            label="malignant" if self.p >= 0.5 else "benign",
+            grade=self.grade,
+            class_probs={"mel": self.p, "nv": 1 - self.p},
+            heatmap=heat,
+        )
