@@ -133,7 +133,8 @@ def test_diagnose_upload_shows_grade_and_survives_a_bad_file(app_url, page):
     _upload(page, str(SAMPLE))
     page.get_by_text("Risk grade", exact=False).first.wait_for()
     page.get_by_text("not a diagnosis", exact=False).first.wait_for()
-    assert page.locator("img").count() >= 3  # original, hair-removed, segmentation, heat map
+    # original, hair-removed, segmentation and heat map are drawn after the result text
+    page.wait_for_function("document.querySelectorAll('[data-testid=stImage] img').length >= 4")
     _shot(page, "diagnose-desktop")
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_timeout(1000)
@@ -157,17 +158,17 @@ def test_diagnose_upload_shows_grade_and_survives_a_bad_file(app_url, page):
 def test_lab_slider_moves(app_url, page):
     page.goto(f"{app_url}/lab")
     page.get_by_role("heading", name="Preprocessing Lab").wait_for()
-    slider = page.get_by_role("slider").first
-    slider.wait_for()
-    before = slider.get_attribute("aria-valuenow")
-    slider.focus()
-    page.keyboard.press("ArrowRight")
-    page.keyboard.press("ArrowRight")
-    page.wait_for_function(
-        "([b]) => document.querySelector('[role=slider]').getAttribute('aria-valuenow') !== b",
-        arg=[before],
-    )
-    assert slider.get_attribute("aria-valuenow") != before
+    enabled = page.locator("input[type=range]:not([disabled]):visible")
+    widget = page.locator('[data-testid="stSlider"]').filter(has=enabled).first
+    slider = widget.locator("input[type=range]")
+    slider.wait_for(state="attached")
+    label, before = slider.get_attribute("aria-label"), slider.input_value()
+    track = widget.locator("[role=group]")
+    track.scroll_into_view_if_needed()
+    box = track.bounding_box()
+    page.mouse.click(box["x"] + 0.85 * box["width"], box["y"] + box["height"] / 2)
+    page.wait_for_timeout(2000)
+    assert slider.input_value() != before, f"slider {label!r} stayed at {before}"
     page.wait_for_timeout(1500)
     _shot(page, "lab-desktop")
 
