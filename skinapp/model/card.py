@@ -107,7 +107,11 @@ the history and a clinical examination.
   supervision.
 - Colour constancy before the model: `{config.get("input", {}).get("color_constancy")}`.
   Hair removal is not applied before the model (it is shown to the user and used for
-  segmentation).
+  segmentation). Neither step changed validation AUC by more than its noise, so the model sees
+  the plain resized photo (simpler, faster, one less thing to go wrong):
+
+{_ablation_text(ablation)}
+
 - Augmentation: all 8 flips/90° rotations, zoom up to 15%, shift up to 6%, brightness,
   contrast, saturation and hue jitter; {tc.get("views")} augmented views per training image.
 - Stage 1: backbone frozen, dense head trained with Adam {tc.get("head_lr")} for up to
