@@ -10,9 +10,12 @@ then scaled back to the input size:
    of a round dermatoscope field of view; they are left out, as are strongly coloured
    blue, green, cyan and purple pixels (ink marks, rulers, coloured stickers), whose hues no
    lesion has.
-3. **Lesion feature.** ``0.7 * (255 - blue) + 0.3 * saturation`` by default: lesions
-   absorb blue light (melanin, blood) and are more saturated than skin. Thin dark lines
-   (hairs) are removed with a grey-level opening and the feature is blurred.
+3. **Lesion feature.** A per-pixel value that is high on lesion (:func:`lesion_feature`):
+   lesions absorb blue light (melanin, blood) and are darker and more saturated than skin.
+   With ``feature="auto"`` (default) steps 3-7 run for ``0.7 * (255 - blue) + 0.3 *
+   saturation``, ``255 - blue`` and ``255 - min(R, G, B)``, and the result whose lesion and
+   surrounding skin are best separated (Fisher ratio) is kept. Thin dark lines (hairs) are
+   removed from the feature with a grey-level opening, and it is blurred.
 4. **Flat field.** A quadratic surface fitted to the skin pixels is subtracted, which
    removes vignetting and slow shading across the photo.
 5. **Threshold.** Otsu's threshold ``t`` on the valid pixels; the cut is placed at
@@ -69,6 +72,8 @@ MIN_SIDE = 16
 #: Names of the lesion features :func:`lesion_feature` computes.
 FEATURES = ("blue_saturation", "blue", "darkness", "saturation", "lightness")
 
+#: Features tried by ``feature="auto"``; the one separating lesion and skin best wins.
+_AUTO_FEATURES = ("blue_saturation", "blue", "darkness")
 _COLOR_CONSTANCY = ColorConstancyParams(method="shades_of_gray", p=6)
 # Hue (OpenCV scale 0-179), saturation and value (0-255) of ink and stickers: green, cyan,
 # blue and purple. Fewer than 0.2 % of annotated lesion pixels fall in this box (masks of
@@ -76,6 +81,9 @@ _COLOR_CONSTANCY = ColorConstancyParams(method="shades_of_gray", p=6)
 _INK_HUE = (35, 150)
 _INK_MIN_SATURATION = 60
 _INK_MIN_VALUE = 80
+_STICKER_MIN_SATURATION = 190
+_STICKER_MIN_VALUE = 150
+_STICKER_MIN_SHARE = 0.01
 _NOTHING_FOUND = (
     "No lesion found: nothing in the image stands out from the skin around it. If the lesion "
     "fills the whole photo, take one that shows some normal skin around it."
@@ -107,13 +115,15 @@ class SegmentParams:
         default=True,
         metadata=ui(help="Remove the lamp's colour cast first so all cameras look alike."),
     )
-    #: Which per-pixel value separates lesion from skin (see :func:`lesion_feature`).
+    #: Which per-pixel value separates lesion from skin (see :func:`lesion_feature`);
+    #: "auto" tries three and keeps the best-separated result.
     feature: str = field(
-        default="blue_saturation",
+        default="auto",
         metadata=ui(
-            help="What makes a pixel look like lesion: little blue light plus strong colour "
-            "(default), little blue light, darkness, colour strength, or low lightness.",
-            choices=FEATURES,
+            help="What makes a pixel look like lesion: auto tries three and keeps the clearest; "
+            "or little blue light plus strong colour, little blue light, darkness, colour "
+            "strength, low lightness.",
+            choices=("auto", *FEATURES),
         ),
     )
     #: Side (px) of the grey-level opening that erases thin dark lines (hairs); 1 = off.
@@ -406,7 +416,35 @@ def _segment_working(
         frame = np.zeros((h, w), bool)
         valid = np.ones((h, w), bool)
 
-    feature = lesion_feature(work, params.feature)
+    names = _AUTO_FEATURES if params.feature == "auto" else (params.feature,)
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    for name in names:
+        mask, feature = _segment_feature(work, name, valid, frame, params, scale)
+        if mask is None:
+            continue
+        score = _separation(mask, feature, valid, params) if len(names) > 1 else 0.0
+        if best is None or score > best[0]:
+            best = (score, mask, feature)
+    if best is None:
+        return None, frame
+    _, mask, feature = best
+    if params.convex_hull:
+        mask = _convex_hull(mask) & ~frame | mask
+    if mask.sum() < _MIN_REGION_PX or _contrast(mask, feature, valid, params) < params.min_contrast:
+        return None, frame
+    return mask, frame
+
+
+def _segment_feature(
+    work: np.ndarray,
+    name: str,
+    valid: np.ndarray,
+    frame: np.ndarray,
+    params: SegmentParams,
+    scale: float,
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """Steps 3-7 of the module docstring for one feature: (mask or None, flat feature)."""
+    feature = lesion_feature(work, name)
     if params.hair_size > 1:
         feature = cv2.morphologyEx(feature, cv2.MORPH_OPEN, _disk(_odd(params.hair_size, scale)))
     if params.blur_size > 1:
@@ -424,20 +462,27 @@ def _segment_working(
     cut = skin + params.threshold_level * (threshold - skin)
     mask = _choose_region(_clean(valid & (feature > cut), morph), frame, params)
     if mask is None:
-        return None, frame
+        return None, feature
     mask = _fill_holes(mask)
-
     for _ in range(params.local_rounds):
         refined = _local_refine(mask, feature, valid, params, morph)
         if refined is None:
             break
         mask = refined
+    return mask, feature
 
-    if params.convex_hull:
-        mask = _convex_hull(mask) & ~frame | mask
-    if mask.sum() < _MIN_REGION_PX or _contrast(mask, feature, valid, params) < params.min_contrast:
-        return None, frame
-    return mask, frame
+
+def _separation(
+    mask: np.ndarray, feature: np.ndarray, valid: np.ndarray, params: SegmentParams
+) -> float:
+    """Fisher ratio ``(mean_in - mean_out)² / (var_in + var_out)`` of the feature inside
+    the mask and in the skin around it (scale-free, so features can be compared)."""
+    radius = max(3, int(params.local_margin * np.sqrt(mask.sum())))
+    roi = _dilate(mask, radius) & valid
+    inside, outside = feature[roi & mask], feature[roi & ~mask]
+    if inside.size < 5 or outside.size < 5:
+        return 0.0
+    return float((inside.mean() - outside.mean()) ** 2 / (inside.var() + outside.var() + 1e-6))
 
 
 def _local_refine(
@@ -505,6 +550,14 @@ def _ink(work: np.ndarray, grow: int) -> np.ndarray:
         & (sat > _INK_MIN_SATURATION)
         & (value >= _INK_MIN_VALUE)
     )
+    # Coloured stickers (yellow, orange, red dots): large blobs of very saturated, bright
+    # colour. Lesions are darker or less saturated; single pixels of that colour are kept.
+    vivid = ((sat > _STICKER_MIN_SATURATION) & (value > _STICKER_MIN_VALUE)).astype(np.uint8)
+    if vivid.any():
+        vivid = cv2.morphologyEx(vivid, cv2.MORPH_OPEN, _disk(grow))
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(vivid)
+        big = np.nonzero(stats[:, cv2.CC_STAT_AREA] >= _STICKER_MIN_SHARE * vivid.size)[0]
+        ink |= np.isin(labels, big[big > 0])
     if ink.any():
         ink = cv2.dilate(ink.astype(np.uint8), _disk(grow)) > 0
     return ink
