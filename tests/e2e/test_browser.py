@@ -21,7 +21,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("SKINAPP_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
-SAMPLE = REPO / "skinapp" / "samples" / "ISIC_0000309.jpg"
+SAMPLE = REPO / "skinapp" / "samples" / "ISIC_0000411.jpg"
 
 pytestmark = pytest.mark.e2e
 
@@ -135,6 +135,8 @@ def test_diagnose_upload_shows_grade_and_survives_a_bad_file(app_url, page):
     page.get_by_text("not a diagnosis", exact=False).first.wait_for()
     # original, hair-removed, segmentation and heat map are drawn after the result text
     page.wait_for_function("document.querySelectorAll('[data-testid=stImage] img').length >= 4")
+    page.set_viewport_size({"width": 1400, "height": 1700})
+    page.wait_for_timeout(1000)
     _shot(page, "diagnose-desktop")
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_timeout(1000)
