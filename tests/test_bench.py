@@ -1,0 +1,84 @@
+"""``python -m skinapp.bench --quick`` runs end to end and writes every key of issue 7."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from skinapp import bench
+from skinapp.serving import DEFAULT_MODEL_DIR
+
+REPO = Path(__file__).resolve().parent.parent
+ISSUE_KEYS = (
+    "classifier.keras_ms_p50",
+    "classifier.serving_ms_p50",
+    "classifier.serving_ms_p95",
+    "classifier.keras_batch_img_s",
+    "classifier.serving_batch_img_s",
+    "pipeline.total_ms_p50_1024",
+    "pipeline.total_ms_p50_4000",
+    "pipeline.stages_1024",
+    "app.cold_start_s",
+    "app.first_result_s",
+    "app.peak_rss_mb",
+    "concurrency.p95_ms",
+    "concurrency.img_s",
+    "predict.img_s",
+)
+#: Keys that --quick does not measure (the app is skipped) and records as None.
+APP_KEYS = {"app.cold_start_s", "app.first_result_s", "app.peak_rss_mb"}
+
+pytestmark = pytest.mark.skipif(
+    not (DEFAULT_MODEL_DIR / "model.keras").is_file(), reason="no shipped model in models/"
+)
+
+
+def test_required_keys_match_the_issue():
+    assert set(bench.REQUIRED_KEYS) == set(ISSUE_KEYS)
+
+
+def test_get_key_resolves_dotted_paths():
+    assert bench.get_key({"a": {"b": 3}}, "a.b") == 3
+    with pytest.raises(KeyError):
+        bench.get_key({"a": {}}, "a.b")
+
+
+@pytest.mark.slow
+def test_quick_run_writes_every_key(tmp_path):
+    # GIVEN a tiny run
+    out = tmp_path / "nested" / "results.json"
+    # WHEN the benchmark runs end to end
+    assert bench.main(["--quick", "--out", str(out)]) == 0
+    # THEN every dotted key of the issue resolves, with a number where measured
+    results = json.loads(out.read_text())
+    for key in ISSUE_KEYS:
+        value = bench.get_key(results, key)
+        if key in APP_KEYS:
+            assert value is None or value > 0, key
+        elif key == "pipeline.stages_1024":
+            assert {"decode", "preprocess", "segment", "describe", "classify"} <= set(value)
+            assert all(v >= 0 for v in value.values())
+        else:
+            assert isinstance(value, (int, float)) and value > 0, key
+    assert results["quick"] is True
+    assert results["machine"]["cpu_count"] >= 1
+    assert results["predict"]["images"] == 50
+    assert set(results["targets"]) == {t[0] for t in bench.TARGETS}
+
+
+def test_reference_results_hold_every_key():
+    path = REPO / "benchmarks" / "results.json"
+    if not path.is_file():
+        pytest.skip("no committed reference run")
+    results = json.loads(path.read_text())
+    assert results["quick"] is False
+    for key in ISSUE_KEYS:
+        bench.get_key(results, key)
+
+
+def test_serving_path_does_not_import_tensorflow():
+    # the bench module itself must not pull TensorFlow in at import time
+    source = (REPO / "skinapp" / "bench.py").read_text()
+    top_level = [line for line in source.splitlines() if re.match(r"^(import|from) ", line)]
+    assert not any("tensorflow" in line or "keras" in line for line in top_level)
