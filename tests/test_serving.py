@@ -86,3 +86,17 @@ def test_load_classifier_is_shared():
 def test_missing_model_dir_is_a_clear_error(tmp_path):
     with pytest.raises(ModelLoadError, match=r"skinapp\.train"):
         Classifier(tmp_path)
+
+
+def test_litert_matches_the_shipped_keras_model(classifier, sample_paths):
+    from skinapp.model.export import keras_logits, load_keras_model
+    from skinapp.model.preprocessing import prepare_model_input
+
+    batch = np.stack(
+        [prepare_model_input(read_image(p), classifier.input_spec) for p in sample_paths]
+    )
+    lite_logits, _ = classifier.run(batch)
+    ref_logits = keras_logits(load_keras_model(MODELS_DIR / "model.keras"), batch)
+    p_lite = classifier.probability(classifier.log_odds(lite_logits))
+    p_ref = classifier.probability(classifier.log_odds(ref_logits))
+    assert np.abs(p_lite - p_ref).max() < 1e-4
