@@ -33,6 +33,8 @@ import os
 import re
 import threading
 import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import BinaryIO
 
 import cv2
@@ -490,3 +492,29 @@ def downscale_max_side(image: np.ndarray, max_side: int) -> np.ndarray:
     scale = max_side / long_side
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     return cv2.resize(np.ascontiguousarray(image), size, interpolation=cv2.INTER_AREA)
+
+
+def iter_input_files(
+    paths: Sequence[str | os.PathLike], *, exclude: Path | None = None
+) -> Iterator[tuple[Path, str]]:
+    """Yield ``(path, error)`` for every input of a batch command, in a stable order.
+
+    Folders are expanded recursively and sorted; hidden files and folders (``.DS_Store``,
+    ``.git``) are skipped; files under ``exclude`` (e.g. the command's own output folder) are
+    skipped. ``error`` is empty for existing files and says why otherwise. Whether a file is an
+    image is decided later, by content, in :func:`read_image`.
+    """
+    excluded = Path(exclude).resolve() if exclude is not None else None
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                if any(part.startswith(".") for part in file.relative_to(path).parts):
+                    continue
+                if excluded is not None and file.resolve().is_relative_to(excluded):
+                    continue
+                yield file, ""
+        elif path.is_file():
+            yield path, ""
+        else:
+            yield path, "no such file or folder"

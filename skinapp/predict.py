@@ -40,18 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def iter_inputs(paths: list[str]) -> Iterator[tuple[str, Path | None, str]]:
     """Yield ``(image_id, path, error)`` for every input, in a stable order."""
+    from skinapp.io import iter_input_files
+
     for raw in paths:
         path = Path(raw)
         if path.is_dir() and (path / "metadata.csv").is_file() and (path / "images").is_dir():
             yield from _iter_metadata_folder(path)
-        elif path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file()):
-                if not any(part.startswith(".") for part in file.relative_to(path).parts):
-                    yield file.stem, file, ""
-        elif path.is_file():
-            yield path.stem, path, ""
-        else:
-            yield path.stem, None, f"not found: {raw}"
+            continue
+        for file, error in iter_input_files([path]):
+            yield file.stem, None if error else file, f"{error}: {raw}" if error else ""
 
 
 def _iter_metadata_folder(folder: Path) -> Iterator[tuple[str, Path | None, str]]:

@@ -24,7 +24,7 @@ import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -58,26 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def iter_files(paths: Sequence[str], exclude: Path | None = None) -> Iterator[tuple[Path, str]]:
-    """Yield ``(path, error)`` for every input file, folders expanded recursively and sorted.
-
-    ``error`` is empty for existing files and says why otherwise. Files under ``exclude``
-    (the output folder) are skipped so that a second run does not read its own masks.
-    """
-    excluded = exclude.resolve() if exclude is not None else None
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file()):
-                if excluded is not None and file.resolve().is_relative_to(excluded):
-                    continue
-                yield file, ""
-        elif path.is_file():
-            yield path, ""
-        else:
-            yield path, "no such file or folder"
-
-
 def mask_png(mask: np.ndarray) -> bytes:
     """Encode an (H, W) bool mask as an 8-bit greyscale PNG (0 = skin, 255 = lesion)."""
     ok, encoded = cv2.imencode(".png", mask.astype(np.uint8) * 255)
@@ -93,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rich.progress import Progress
 
     from skinapp.errors import SkinappError
-    from skinapp.io import read_image
+    from skinapp.io import iter_input_files, read_image
     from skinapp.vision.hair import HairRemovalParams, remove_hair
     from skinapp.vision.segment import SegmentParams, segment_lesion
 
@@ -105,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"[red]Cannot create the output folder {out}: {err.strerror or err}[/red]")
         return 2
     seg_params, hair_params = SegmentParams(), HairRemovalParams()
-    files = list(iter_files(args.paths, exclude=out))
+    files = list(iter_input_files(args.paths, exclude=out))
     used: set[str] = set()
     counts = {"segmented": 0, "unreadable": 0, "no_lesion": 0, "touches_border": 0}
     with Progress(console=console, disable=args.no_progress, transient=True) as progress:

@@ -532,3 +532,20 @@ def test_downscale_property(height, width, max_side):
     assert out.dtype == np.uint8
     for got, side in zip(out.shape[:2], (height, width), strict=True):
         assert got >= 1 and (got == 1 or abs(got - side * scale) <= 0.5 + 1e-9)
+
+
+def test_iter_input_files_expands_folders_skips_hidden_and_excluded(tmp_path):
+    from skinapp.io import iter_input_files
+
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    (tmp_path / "in" / ".git").mkdir()
+    for name in ("in/b.jpg", "in/sub/a.png", "in/.DS_Store", "in/.git/x", "in/out.png"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "in" / "masks").mkdir()
+    (tmp_path / "in" / "masks" / "m.png").write_bytes(b"x")
+    got = list(
+        iter_input_files([tmp_path / "in", tmp_path / "nope"], exclude=tmp_path / "in" / "masks")
+    )
+    names = [p.relative_to(tmp_path).as_posix() for p, _ in got]
+    assert names == ["in/b.jpg", "in/out.png", "in/sub/a.png", "nope"]
+    assert [e for _, e in got] == ["", "", "", "no such file or folder"]
