@@ -45,13 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
 def export(model_dir: Path) -> dict:
     """Write ``model.tflite`` and ``head.npz``; return the Keras/LiteRT parity on the samples."""
     from skinapp.io import read_image
+    from skinapp.model.ensemble import head_kernel
     from skinapp.model.export import export_litert, keras_logits, load_keras_model
     from skinapp.model.preprocessing import ModelInputSpec, prepare_model_input
     from skinapp.serving import Classifier
 
     model = load_keras_model(model_dir / "model.keras")
     export_litert(model, model_dir / "model.tflite")
-    np.savez(model_dir / "head.npz", kernel=np.asarray(model.get_layer("predictions").kernel))
+    np.savez(model_dir / "head.npz", kernel=head_kernel(model))
     spec = ModelInputSpec.from_dict(
         json.loads((model_dir / "model_config.json").read_text())["input"]
     )

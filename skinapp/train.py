@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patience", type=int, default=d.patience)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument(
+        "--mixup-alpha",
+        type=float,
+        default=d.mixup_alpha,
+        help="stage 2: Beta(a, a) manifold mixup of cached activations (0 = off)",
+    )
+    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
+    p.add_argument(
         "--color-constancy",
         default=d.color_constancy,
         choices=("none", "gray_world", "shades_of_gray"),
@@ -90,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         dropout=args.dropout,
         patience=args.patience,
         seed=args.seed,
+        mixup_alpha=args.mixup_alpha,
+        label_smoothing=args.label_smoothing,
         color_constancy=args.color_constancy,
         train_datasets=tuple(args.train_datasets),
         limit=args.limit,

@@ -65,6 +65,8 @@ class TrainConfig:
     patience: int = 4
     seed: int = 42
     color_constancy: str = "none"
+    mixup_alpha: float = 0.0  # >0: mix pairs of cached activations and labels in stage 2
+    label_smoothing: float = 0.0
     train_datasets: tuple[str, ...] = field(default_factory=tuple)
     limit: int = 0  # >0: use only this many images per split (smoke tests)
 
@@ -80,18 +82,31 @@ class SplitData:
 
 
 def select_splits(meta: pd.DataFrame, cfg: TrainConfig) -> dict[str, pd.DataFrame]:
-    """Train/val frames per the lesion-grouped ``split`` column (test is never touched here)."""
+    """Train/val frames per the lesion-grouped ``split`` column (test is never touched here).
+
+    ``cfg.train_datasets`` is applied later, as a row selection in :func:`train`, so that a
+    dataset-filtered run reuses the activations cached for the whole training split.
+    """
     splits = {}
     for name in ("train", "val"):
         part = meta[meta["split"] == name]
-        if name == "train" and cfg.train_datasets:
-            part = part[part["dataset"].isin(cfg.train_datasets)]
         if cfg.limit:
             part = part.groupby("label", group_keys=False).head(max(cfg.limit // 2, 2))
         if part.empty or part["label"].nunique() < 2:
             raise ValueError(f"The {name} split needs benign and malignant images.")
         splits[name] = part.reset_index(drop=True)
     return splits
+
+
+def training_rows(train: pd.DataFrame, cfg: TrainConfig) -> np.ndarray:
+    """Positions of the ``train`` rows the run learns from: ``cfg.train_datasets``, or all."""
+    if cfg.train_datasets:
+        rows = np.flatnonzero(train["dataset"].isin(cfg.train_datasets).to_numpy())
+    else:
+        rows = np.arange(len(train))
+    if rows.size == 0 or train["label"].iloc[rows].nunique() < 2:
+        raise ValueError(f"No benign and malignant training images in {list(cfg.train_datasets)}.")
+    return rows
 
 
 def class_names(train: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -144,11 +159,29 @@ def cache_activations(
 
 
 class CachedViews(keras.utils.PyDataset):
-    """Batches of cached activations, one random view of each image per epoch."""
+    """Batches of cached activations, one random view of each image per epoch.
 
-    def __init__(self, acts, y, weights, batch_size: int, seed: int) -> None:
+    ``rows`` picks the images (positions in ``acts``) that ``y``/``weights`` describe. With
+    ``n_classes`` set the targets are one-hot rows (for a categorical loss); ``mixup_alpha > 0``
+    then mixes each batch with a shuffled copy of itself (manifold mixup at the cut layer).
+    """
+
+    def __init__(
+        self,
+        acts,
+        y,
+        weights,
+        batch_size: int,
+        seed: int,
+        *,
+        rows: np.ndarray | None = None,
+        mixup_alpha: float = 0.0,
+        n_classes: int = 0,
+    ) -> None:
         super().__init__()
         self.acts, self.y, self.w, self.batch_size = acts, y, weights, batch_size
+        self.rows = np.arange(len(y)) if rows is None else np.asarray(rows)
+        self.mixup_alpha, self.n_classes = mixup_alpha, n_classes
         self.rng = np.random.default_rng(seed)
         self.on_epoch_end()
 
@@ -157,8 +190,19 @@ class CachedViews(keras.utils.PyDataset):
 
     def __getitem__(self, i: int):
         idx = np.sort(self.order[i * self.batch_size : (i + 1) * self.batch_size])
-        x = self.acts[self.view[idx], idx].astype(np.float32)
-        return x, self.y[idx], self.w[idx]
+        x = self.acts[self.view[idx], self.rows[idx]].astype(np.float32)
+        y, w = self.y[idx], self.w[idx]
+        if not self.n_classes:  # sparse integer targets
+            return x, y, w
+        if self.mixup_alpha <= 0:
+            return x, np.eye(self.n_classes, dtype=np.float32)[y], w
+        lam = self.rng.beta(self.mixup_alpha, self.mixup_alpha, size=len(idx)).astype(np.float32)
+        lam = np.maximum(lam, 1 - lam)  # the first image dominates: its weight stays meaningful
+        perm = self.rng.permutation(len(idx))
+        onehot = np.eye(self.n_classes, dtype=np.float32)[y]
+        x = lam[:, None, None, None] * x + (1 - lam[:, None, None, None]) * x[perm]
+        y_soft = lam[:, None] * onehot + (1 - lam[:, None]) * onehot[perm]
+        return x, y_soft, lam * w + (1 - lam) * w[perm]
 
     def on_epoch_end(self) -> None:
         self.order = self.rng.permutation(len(self.y))
@@ -222,14 +266,17 @@ def train(cfg: TrainConfig) -> Path:
 
     meta = read_metadata(cfg.data)
     splits = select_splits(meta, cfg)
-    classes, malignant = class_names(splits["train"])
+    rows = training_rows(splits["train"], cfg)
+    classes, malignant = class_names(splits["train"].iloc[rows])
     malignant_mask = np.array([c in malignant for c in classes])
+    # The cache covers the whole training split; only ``rows`` of it are learnt from.
+    splits["train"] = splits["train"][splits["train"]["dx"].isin(classes)].reset_index(drop=True)
+    rows = training_rows(splits["train"], cfg)
+    splits["val"] = splits["val"][splits["val"]["dx"].isin(classes)].reset_index(drop=True)
     data = {}
-    for name, part in splits.items():
-        known = part["dx"].isin(classes)
-        part = part[known].reset_index(drop=True)
+    for name, part in (("train", splits["train"].iloc[rows]), ("val", splits["val"])):
         y_class = part["dx"].map({c: i for i, c in enumerate(classes)}).to_numpy()
-        data[name] = SplitData(part, y_class, binary_labels(part))
+        data[name] = SplitData(part.reset_index(drop=True), y_class, binary_labels(part))
     logger.info(
         "train %d images, val %d; classes %s (malignant: %s)",
         len(data["train"].meta),
@@ -247,10 +294,9 @@ def train(cfg: TrainConfig) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     acts = {}
     for name in ("train", "val"):
-        subset = "-".join(cfg.train_datasets) if name == "train" and cfg.train_datasets else "all"
-        path = cache / f"{name}-{subset}.npy"
+        path = cache / f"{name}-all.npy"
         t0 = time.time()
-        images = load_model_inputs(cfg.data, list(data[name].meta["image_id"]), spec)
+        images = load_model_inputs(cfg.data, list(splits[name]["image_id"]), spec)
         logger.info("loaded %d %s images in %.0f s", len(images), name, time.time() - t0)
         views = cfg.views if name == "train" else 1
         acts[name] = cache_activations(
@@ -271,7 +317,7 @@ def train(cfg: TrainConfig) -> Path:
     set_trainable_from(model, 99)  # nothing in the backbone trains
     pooled_model = build_top_model(model, cfg.cut_layer, until="pooled")
     # Two views are plenty to initialise the head; stage 2 sees all of them.
-    feats = pooled_features(pooled_model, acts["train"][:2])
+    feats = pooled_features(pooled_model, acts["train"][:2])[:, rows]
     head_in = keras.Input((feats.shape[-1],))
     dense = model.get_layer("predictions")
     head = keras.Model(head_in, dense(model.get_layer("head_dropout")(head_in)))
@@ -297,12 +343,26 @@ def train(cfg: TrainConfig) -> Path:
     # === Stage 2: fine-tune the upper backbone on cached activations ===
     n_trainable = set_trainable_from(model, cfg.finetune_from_block)
     top = build_top_model(model, cfg.cut_layer)
+    soft_targets = cfg.mixup_alpha > 0 or cfg.label_smoothing > 0
+    if soft_targets:
+        loss = keras.losses.CategoricalCrossentropy(
+            from_logits=True, label_smoothing=cfg.label_smoothing
+        )
     top.compile(keras.optimizers.Adam(cfg.finetune_lr), loss)
     logger.info(
         "stage 2: %d trainable backbone tensors from block %d", n_trainable, cfg.finetune_from_block
     )
     top.fit(
-        CachedViews(acts["train"], data["train"].y_class, train_weights, cfg.batch_size, cfg.seed),
+        CachedViews(
+            acts["train"],
+            data["train"].y_class,
+            train_weights,
+            cfg.batch_size,
+            cfg.seed,
+            rows=rows,
+            mixup_alpha=cfg.mixup_alpha,
+            n_classes=len(classes) if soft_targets else 0,
+        ),
         epochs=cfg.finetune_epochs,
         verbose=2,
         callbacks=make_callbacks(cfg, run_dir, "finetune", val_auc),

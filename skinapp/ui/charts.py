@@ -175,12 +175,12 @@ def confusion_figure(confusion: dict[str, Any], *, title: str | None = None) -> 
 def history_figure(history: pd.DataFrame) -> go.Figure:
     """Training curves from ``history.csv``: losses on the left, other metrics on the right.
 
-    Rows are numbered across training stages (e.g. head then fine-tuning); a dotted line
-    marks where a new stage starts.
+    Rows are numbered across training stages (e.g. head then fine-tuning) and, for an
+    ensemble, across members; a dotted line marks where a new stage or member starts.
     """
     frame = history.reset_index(drop=True)
     x = pd.Series(range(1, len(frame) + 1), name="epoch")
-    skip = {"epoch", "stage", "learning_rate", "lr"}
+    skip = {"epoch", "stage", "member", "learning_rate", "lr"}
     numeric = [
         c for c in frame.columns if c not in skip and pd.api.types.is_numeric_dtype(frame[c])
     ]
@@ -204,8 +204,10 @@ def history_figure(history: pd.DataFrame) -> go.Figure:
                 row=1,
                 col=col_index,
             )
-    if "stage" in frame.columns:
-        changes = frame.index[frame["stage"].ne(frame["stage"].shift())][1:]
+    parts = [c for c in ("member", "stage") if c in frame.columns]
+    if parts:
+        key = frame[parts].astype(str).agg("/".join, axis=1)
+        changes = frame.index[key.ne(key.shift())][1:]
         for idx in changes:
             for col_index in (1, 2):
                 fig.add_vline(
