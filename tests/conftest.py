@@ -18,6 +18,21 @@ MODELS_DIR = REPO / "models"
 SHARED_DERM = REPO.parent / "shared" / "data" / "derm"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_case_store(tmp_path_factory):
+    """No test may write to the user's real case history: the whole session (and every app
+    it starts as a subprocess) uses a throw-away data folder and never PostgreSQL."""
+    saved = {k: os.environ.get(k) for k in ("SKINAPP_DATA_DIR", "SKINAPP_DATABASE_URL")}
+    os.environ["SKINAPP_DATA_DIR"] = str(tmp_path_factory.mktemp("skinapp-data"))
+    os.environ.pop("SKINAPP_DATABASE_URL", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @pytest.fixture(scope="session")
 def sample_paths() -> list[Path]:
     """The six bundled CC0 dermoscopy images (3 nevi, 3 melanomas)."""

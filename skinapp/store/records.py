@@ -1,0 +1,252 @@
+"""What the case store keeps about a visit, and how an :class:`~skinapp.analysis.Analysis`
+becomes one.
+
+A visit holds the patient's **pseudonym** (no name is asked for), the lesion id, the body
+site, the visit date, the result (calibrated probability, grade, label, model version), the
+ABCD descriptors, the Lab settings used, the lesion outline and the analysed photo, re-encoded
+from its pixels as a JPEG (no EXIF, GPS, colour profile or file name survives).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from skinapp.io import encode_jpeg
+from skinapp.store.errors import CaseInputError
+
+if TYPE_CHECKING:
+    from skinapp.analysis import Analysis
+
+__all__ = [
+    "BODY_SITES",
+    "IMAGE_MEDIA_TYPE",
+    "IMAGE_QUALITY",
+    "NewVisit",
+    "Visit",
+    "check_lesion_id",
+    "check_pseudonym",
+    "new_visit",
+]
+
+#: Stored photos are JPEG at this quality (see the README's "Case history" for the sizes
+#: measured against PNG): about a tenth of a lossless PNG, and visually the same at the
+#: working resolution (long side <= 1024 px).
+IMAGE_QUALITY = 90
+IMAGE_MEDIA_TYPE = "image/jpeg"
+
+#: Body sites offered in the form (the localisation vocabulary of the ISIC/HAM metadata).
+BODY_SITES = (
+    "abdomen",
+    "back",
+    "chest",
+    "face",
+    "scalp",
+    "neck",
+    "ear",
+    "upper extremity",
+    "lower extremity",
+    "hand",
+    "foot",
+    "acral",
+    "genital",
+    "trunk",
+    "other",
+)
+
+_PSEUDONYM = re.compile(r"^[\w][\w .\-/#]{0,63}$")
+_LESION = re.compile(r"^[\w][\w .\-/#]{0,31}$")
+#: Outline points are simplified to this tolerance (pixels) before storing.
+_CONTOUR_TOLERANCE_PX = 1.0
+
+
+def check_pseudonym(value: Any) -> str:
+    """The pseudonym stripped of outer spaces.
+
+    Raises
+    ------
+    CaseInputError
+        Empty, longer than 64 characters, or with characters other than letters, digits,
+        space and ``. - _ / #``.
+    """
+    text = str(value or "").strip()
+    if not _PSEUDONYM.match(text):
+        raise CaseInputError(
+            "Enter a patient pseudonym of 1-64 letters, digits, spaces or . - _ / # "
+            f"(a code such as 'P-0042', not a name). Received: {text!r}",
+            field="pseudonym",
+        )
+    return text
+
+
+def check_lesion_id(value: Any) -> str:
+    """The lesion id stripped of outer spaces (1-32 letters, digits, space, ``. - _ / #``).
+
+    Raises
+    ------
+    CaseInputError
+    """
+    text = str(value or "").strip()
+    if not _LESION.match(text):
+        raise CaseInputError(
+            "Enter a lesion id of 1-32 letters, digits, spaces or . - _ / # "
+            f"(e.g. 'L1' or 'back-left-3'). Received: {text!r}",
+            field="lesion_id",
+        )
+    return text
+
+
+def _check_body_site(value: Any) -> str:
+    text = str(value or "").strip()
+    if len(text) > 40:
+        raise CaseInputError(
+            f"The body site must be at most 40 characters. Received: {text!r}", field="body_site"
+        )
+    return text
+
+
+def _check_date(value: Any, today: dt.date) -> dt.date:
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        raise CaseInputError(
+            f"The visit date must be a date. Received: {value!r}", field="visit_date"
+        )
+    if value > today:
+        raise CaseInputError(
+            f"The visit date {value.isoformat()} is in the future.", field="visit_date"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class NewVisit:
+    """A visit about to be saved (validated by :func:`new_visit`)."""
+
+    pseudonym: str
+    lesion_id: str
+    body_site: str
+    visit_date: dt.date
+    created_at: dt.datetime
+    model_version: str
+    p_malignant: float
+    grade: int
+    label: str
+    mm_per_pixel: float | None
+    image_size: tuple[int, int]  # (width, height) of the stored image
+    descriptors: dict[str, Any] | None
+    settings: dict[str, Any]
+    contour: list[list[int]]  # [[x, y], ...] in stored-image pixels
+    image: bytes  # JPEG, metadata-free
+    media_type: str = IMAGE_MEDIA_TYPE
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.image).hexdigest()
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A saved visit, as read back (the image bytes are fetched separately)."""
+
+    id: int
+    pseudonym: str
+    lesion_id: str
+    body_site: str
+    visit_date: dt.date
+    created_at: dt.datetime
+    model_version: str
+    p_malignant: float
+    grade: int
+    label: str
+    mm_per_pixel: float | None
+    image_size: tuple[int, int]
+    descriptors: dict[str, Any] | None
+    settings: dict[str, Any]
+    contour: list[list[int]] = field(default_factory=list)
+
+    @property
+    def contour_array(self) -> np.ndarray:
+        """The outline as an ``(N, 2) int32`` array of ``x, y`` (``(0, 2)`` if none)."""
+        return np.asarray(self.contour, dtype=np.int32).reshape(-1, 2)
+
+
+def new_visit(
+    analysis: Analysis,
+    *,
+    pseudonym: str,
+    lesion_id: str,
+    body_site: str = "",
+    visit_date: dt.date | None = None,
+    model_version: str,
+    now: dt.datetime | None = None,
+) -> NewVisit:
+    """Validate the form fields and turn an analysis into a :class:`NewVisit`.
+
+    The stored image is :attr:`Analysis.image` (the working image the outline and the
+    descriptors refer to), re-encoded as a metadata-free JPEG.
+
+    Raises
+    ------
+    CaseInputError
+        A field is missing or invalid (``err.field`` names it).
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    image = analysis.image
+    return NewVisit(
+        pseudonym=check_pseudonym(pseudonym),
+        lesion_id=check_lesion_id(lesion_id),
+        body_site=_check_body_site(body_site),
+        visit_date=_check_date(visit_date or now.date(), now.date()),
+        created_at=now,
+        model_version=str(model_version),
+        p_malignant=float(analysis.prediction.p_malignant),
+        grade=int(analysis.prediction.grade),
+        label=str(analysis.prediction.label),
+        mm_per_pixel=analysis.mm_per_pixel,
+        image_size=(int(image.shape[1]), int(image.shape[0])),
+        descriptors=analysis.descriptors.to_dict() if analysis.descriptors else None,
+        settings=analysis.settings.to_dict(),
+        contour=simplify_contour(analysis.segmentation.contour),
+        image=encode_jpeg(image, quality=IMAGE_QUALITY),
+    )
+
+
+def simplify_contour(contour: np.ndarray | Sequence) -> list[list[int]]:
+    """An ``(N, 2)`` outline as a short JSON-ready list (Douglas-Peucker, 1-px tolerance)."""
+    points = np.asarray(contour, dtype=np.int32).reshape(-1, 1, 2)
+    if len(points) < 3:
+        return points.reshape(-1, 2).tolist()
+    simple = cv2.approxPolyDP(points, _CONTOUR_TOLERANCE_PX, True)
+    return simple.reshape(-1, 2).tolist()
+
+
+def visit_from_row(row: Mapping[str, Any]) -> Visit:
+    """A :class:`Visit` from a ``visits`` table row mapping."""
+    created = row["created_at"]
+    if created.tzinfo is None:  # SQLite drops the zone; we always store UTC
+        created = created.replace(tzinfo=dt.UTC)
+    return Visit(
+        id=int(row["id"]),
+        pseudonym=row["pseudonym"],
+        lesion_id=row["lesion_id"],
+        body_site=row["body_site"],
+        visit_date=row["visit_date"],
+        created_at=created,
+        model_version=row["model_version"],
+        p_malignant=float(row["p_malignant"]),
+        grade=int(row["grade"]),
+        label=row["label"],
+        mm_per_pixel=row["mm_per_pixel"],
+        image_size=(int(row["image_width"]), int(row["image_height"])),
+        descriptors=row["descriptors"],
+        settings=row["settings"] or {},
+        contour=row["contour"] or [],
+    )
