@@ -11,6 +11,8 @@ st.set_page_config(
 pages = {
     "Clinic": [
         st.Page("pages/diagnose.py", title="Diagnose", icon=":material/stethoscope:", default=True),
+        st.Page("pages/history.py", title="Lesion history", icon=":material/timeline:"),
+        st.Page("pages/triage.py", title="Batch triage", icon=":material/sort:"),
         st.Page("pages/about.py", title="About & limits", icon=":material/info:"),
     ],
     "Lab": [st.Page("pages/lab.py", title="Preprocessing Lab", icon=":material/science:")],

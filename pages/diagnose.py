@@ -8,7 +8,7 @@ import streamlit as st
 
 from skinapp.errors import SkinappError
 from skinapp.report_html import render_report
-from skinapp.ui import cache, state, views, widgets
+from skinapp.ui import cache, casebook, state, views, widgets
 
 state.init_state()
 st.title("Diagnose")
@@ -80,6 +80,7 @@ with right:
     st.subheader("Lesion descriptors (ABCD)")
     views.descriptor_table(analysis)
 
+casebook.save_form(analysis, classifier.version)
 st.download_button(
     "Download report (HTML)",
     data=partial(

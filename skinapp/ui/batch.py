@@ -1,0 +1,124 @@
+"""Batch-triage sections: the inputs, the analysis with a progress bar (kept for the
+session so that filtering does not re-analyse), the problem list, the filters and the table."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from skinapp.serving import Classifier
+from skinapp.triage import TriageResult, expand_uploads, run_triage, to_frame
+from skinapp.ui.cache import sample_bytes, sample_catalog
+
+__all__ = ["analysed", "filtered", "inputs", "problem_list", "result_table"]
+
+TRIAGE_UPLOAD = "triage.upload"
+TRIAGE_SAMPLES = "triage.samples"
+TRIAGE_GRADES = "triage.grades"
+TRIAGE_MIN_P = "triage.min_probability"
+TRIAGE_SEARCH = "triage.search"
+#: ``(digest of the inputs and model, TriageResult)`` of the last batch (in memory only).
+_RESULT = "triage.result"
+
+
+def inputs() -> list[tuple[str, bytes]]:
+    """Uploaded photos and zips, plus the bundled samples when asked for."""
+    files = st.file_uploader(
+        "Photos, or zip files of photos",
+        accept_multiple_files=True,
+        key=TRIAGE_UPLOAD,
+        help="JPEG, PNG, BMP, TIFF or WebP photos, up to 20 MB each; zips are read in memory "
+        "(never unpacked to disk). Nothing is stored.",
+    )
+    out = [(f.name, f.getvalue()) for f in files or []]
+    if st.toggle("Add the six bundled sample photos", key=TRIAGE_SAMPLES):
+        out += [(f"{image_id}.jpg", sample_bytes(image_id)) for image_id in sample_catalog()]
+    return out
+
+
+def _digest(uploads: Sequence[tuple[str, bytes]], model_version: str) -> str:
+    h = hashlib.sha256(model_version.encode())
+    for name, data in uploads:
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+def analysed(uploads: Sequence[tuple[str, bytes]], classifier: Classifier) -> TriageResult:
+    """Triage the inputs (once per set of inputs and model in this session)."""
+    digest = _digest(uploads, classifier.version)
+    cached = st.session_state.get(_RESULT)
+    if cached is not None and cached[0] == digest:
+        return cached[1]
+    files, problems, ignored = expand_uploads(uploads)
+    bar = st.progress(0.0, text=f"Analysing {len(files)} photos…")
+
+    def progress(done: int, total: int, _name: str) -> None:
+        bar.progress(done / total, text=f"Analysed {done} of {total} photos")
+
+    result = run_triage(files, classifier, problems=problems, ignored=ignored, on_progress=progress)
+    bar.empty()
+    st.session_state[_RESULT] = (digest, result)
+    return result
+
+
+def problem_list(result: TriageResult) -> None:
+    """The files that were not analysed, each with its reason."""
+    if result.problems:
+        st.warning(
+            f"{len(result.problems)} file(s) could not be analysed; the others were.",
+            icon=":material/warning:",
+        )
+        st.dataframe(
+            pd.DataFrame(
+                [(p.name, p.message) for p in result.problems], columns=["File", "Problem"]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    if result.ignored:
+        st.caption(
+            f"{result.ignored} zip entries were skipped (folders, hidden files, non-photos)."
+        )
+
+
+def filtered(result: TriageResult) -> pd.DataFrame:
+    """Filter widgets and the rows they keep (riskiest first)."""
+    left, middle, right = st.columns(3)
+    grades = left.multiselect("Risk grades", [3, 2, 1], default=[3, 2, 1], key=TRIAGE_GRADES)
+    min_p = middle.slider(
+        "Minimum probability", 0.0, 1.0, 0.0, 0.05, key=TRIAGE_MIN_P, format="%.2f"
+    )
+    search = right.text_input("File name contains", key=TRIAGE_SEARCH)
+    frame = to_frame(result.rows)
+    keep = frame["grade"].isin(grades) & (frame["p_malignant"] >= min_p)
+    if search.strip():
+        keep &= frame["file"].str.contains(search.strip(), case=False, regex=False)
+    return frame[keep].reset_index(drop=True)
+
+
+def result_table(frame: pd.DataFrame) -> None:
+    """The triage table with thumbnails (outline drawn) and a probability bar."""
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        row_height=64,
+        column_config={
+            "thumbnail": st.column_config.ImageColumn("Photo", width="small"),
+            "file": st.column_config.TextColumn("File"),
+            "grade": st.column_config.NumberColumn("Risk grade", format="%d"),
+            "p_malignant": st.column_config.ProgressColumn(
+                "Probability", min_value=0.0, max_value=1.0, format="percent"
+            ),
+            "label": "Result",
+            "lesion_found": st.column_config.CheckboxColumn("Lesion found"),
+            "diameter_px": st.column_config.NumberColumn("Diameter (px)", format="%.0f"),
+            "asymmetry": st.column_config.NumberColumn("Asymmetry", format="%.2f"),
+            "color_count": st.column_config.NumberColumn("Colours", format="%d"),
+            "colors": "Colour names",
+            "notes": "Notes",
+        },
+    )
