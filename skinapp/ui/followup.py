@@ -111,7 +111,9 @@ def timeline_frame(visits: Sequence[Visit]) -> pd.DataFrame:
                 "Model": v.model_version,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).round(
+        {f"Area ({area_unit})": 2, f"Diameter ({diameter_unit})": 2, "Asymmetry": 2}
+    )
 
 
 def trend_figure(visits: Sequence[Visit]) -> go.Figure:
@@ -167,9 +169,9 @@ def change_frame(first: Visit, second: Visit) -> tuple[pd.DataFrame, ChangeAsses
         ),
         (
             "Colours",
-            f"{len(c1)} ({', '.join(c1) or 'none'})",
-            f"{len(c2)} ({', '.join(c2) or 'none'})",
-            ("new: " + ", ".join(result.new_colors)) if result.new_colors else "no new colour",
+            f"{len(c1)} ({_names(c1)})",
+            f"{len(c2)} ({_names(c2)})",
+            f"new: {_names(result.new_colors)}" if result.new_colors else "no new colour",
         ),
         (
             "Probability",
@@ -209,3 +211,7 @@ def side_by_side(case_store: CaseStore, first: Visit, second: Visit) -> None:
     st.dataframe(frame, hide_index=True, width="stretch")
     if result.flagged:
         st.badge("Review: change between these visits", icon=":material/flag:", color="red")
+
+
+def _names(colors: Sequence[str]) -> str:
+    return ", ".join(c.replace("_", " ") for c in colors) or "none"

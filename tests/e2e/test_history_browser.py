@@ -1,0 +1,154 @@
+"""Browser end to end for the case history: save two visits of one lesion on Diagnose, open
+History and see them side by side with the change and the trend charts.
+
+Runs its own ``streamlit run app.py`` with ``SKINAPP_DATA_DIR`` in a temporary folder (never
+the user's data) on Debian's Chromium. CI sets ``SKINAPP_REQUIRE_E2E=1`` so a missing
+browser fails instead of skipping. Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from skinapp.store import open_store
+from skinapp.store.config import store_config
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("SKINAPP_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+FIRST = REPO / "skinapp" / "samples" / "ISIC_0000411.jpg"
+SECOND = REPO / "skinapp" / "samples" / "ISIC_0000452.jpg"
+
+pytestmark = pytest.mark.e2e
+
+
+def _require_browser() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    message = f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
+    if os.environ.get("SKINAPP_REQUIRE_E2E"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("e2e-cases")
+
+
+@pytest.fixture(scope="module")
+def app_url(data_dir):
+    _require_browser()
+    port = _free_port()
+    env = {**os.environ, "SKINAPP_DATA_DIR": str(data_dir)}
+    env.pop("SKINAPP_DATABASE_URL", None)
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO / "app.py"),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail(
+            "streamlit did not become healthy within 60 s:\n"
+            + proc.stdout.read().decode(errors="replace")[-3000:]
+        )
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
+        )
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+def _save_visit(page, app_url: str, photo: Path, visit_date: str) -> None:
+    page.goto(app_url)
+    page.get_by_role("heading", name="Diagnose").wait_for()
+    page.get_by_text("Upload", exact=True).first.click()
+    page.locator("input[type=file]").first.set_input_files(str(photo))
+    page.get_by_text("Risk grade", exact=False).first.wait_for()
+    page.get_by_text("Save to case history", exact=True).click()
+    page.get_by_label("Patient pseudonym").fill("E2E-0001")
+    page.get_by_label("Lesion id").fill("L1")
+    year, month, day = visit_date.split("-")
+    for part, value in (("year", year), ("month", month), ("day", day)):
+        segment = page.get_by_role("spinbutton", name=f"{part}, Visit date")
+        segment.click()
+        segment.press_sequentially(value)
+    page.get_by_role("button", name="Save visit").click()
+    page.get_by_text("Saved the", exact=False).first.wait_for()
+
+
+def test_two_saved_visits_are_compared_on_history(app_url, page, data_dir):
+    _save_visit(page, app_url, FIRST, "2024-01-10")
+    _save_visit(page, app_url, SECOND, "2024-07-10")
+    store = open_store(store_config({"SKINAPP_DATA_DIR": str(data_dir)}))
+    visits = store.visits("E2E-0001", "L1")
+    assert [v.visit_date.isoformat() for v in visits] == ["2024-01-10", "2024-07-10"]
+
+    page.goto(f"{app_url}/history")
+    page.get_by_role("heading", name="Lesion history").wait_for()
+    page.get_by_role("heading", name="Side by side").wait_for()
+    page.get_by_text("Earlier · 2024-01-10", exact=False).first.wait_for()
+    page.get_by_text("Later · 2024-07-10", exact=False).first.wait_for()
+    page.get_by_text("heuristic", exact=False).first.wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
+    badge = page.get_by_text("Review: change detected").or_(page.get_by_text("No change flagged"))
+    badge.first.wait_for()
+    page.set_viewport_size({"width": 1400, "height": 2600})  # the page scrolls inside
+    page.wait_for_timeout(1500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "history-desktop.png"), full_page=True)
