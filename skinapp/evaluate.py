@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples for CIs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-export", action="store_true", help="reuse the existing model.tflite")
+    p.add_argument(
+        "--no-evidence",
+        action="store_true",
+        help="skip evidence.json and the gallery (skinapp.evidence.report)",
+    )
     return p
 
 
@@ -129,6 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     save_test_predictions(model_dir, parts["test"], scores["test"])
     save_sample_reference(model_dir)
+    if not args.no_evidence:
+        from skinapp.evidence.report import write_evidence
+
+        write_evidence(
+            model_dir, data_dir=data_dir, classifier=classifier, n_boot=args.n_boot, seed=args.seed
+        )
     write_model_card(model_dir, metrics, config)
     test = metrics["test"]
     print(

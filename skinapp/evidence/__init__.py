@@ -1,0 +1,1 @@
+"""Evidence beyond the headline metrics: breakdowns, baselines, ablations, generalisation."""
