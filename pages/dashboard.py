@@ -3,6 +3,7 @@
 import streamlit as st
 
 from skinapp.ui import cache, charts, state, views
+from skinapp.ui import evidence as evidence_views
 
 state.init_state()
 st.title("Model Dashboard")
@@ -101,3 +102,5 @@ with tabs[5]:
 with tabs[6]:
     card = cache.model_text("MODEL_CARD.md")
     st.markdown(card or "No MODEL_CARD.md saved with this model.")
+
+evidence_views.evidence_section()

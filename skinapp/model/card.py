@@ -61,9 +61,13 @@ def _ablation_text(ablation: dict[str, Any] | None) -> str:
 
 
 def render_model_card(
-    metrics: dict[str, Any], config: dict[str, Any], ablation: dict[str, Any] | None = None
+    metrics: dict[str, Any],
+    config: dict[str, Any],
+    ablation: dict[str, Any] | None = None,
+    evidence: dict[str, Any] | None = None,
 ) -> str:
-    """Markdown model card; every number comes from ``metrics`` or ``config``."""
+    """Markdown model card; every number comes from ``metrics``, ``config`` or the evidence
+    files (``evidence``: :func:`load_evidence_files`; sections say when a file is missing)."""
     test, val = metrics["test"], metrics["val"]
     tm = test["threshold_metrics"]
     th = metrics["thresholds"]
@@ -156,6 +160,7 @@ lesions above it), grade 3 if p ≥ t2 = {format_number(th["t2"])} (specificity 
 | --- | --- | --- | --- | --- | --- | --- |
 {_group_rows(test.get("by_group", {}))}
 
+{render_evidence(evidence or {}, metrics)}
 ## Calibration
 {cal.get("method")} scaling fitted on val (temperature {format_number(cal.get("temperature"))}).
 ECE definition: {metrics["definitions"]["ece"]}
@@ -182,10 +187,316 @@ Keras on the {parity.get("n_images", "n/a")} bundled sample images: max |Δ prob
 """
 
 
+# === Evidence sections (files written by skinapp.evaluate and skinapp.evidence.*) ===
+
+EVIDENCE_FILES = {
+    "evidence": "evidence.json",
+    "cross_dataset": "cross_dataset.json",
+    "leakage": "leakage.json",
+    "baseline": "baseline.json",
+    "ablation": "ablation.json",
+}
+
+DX_NAMES = {
+    "mel": "melanoma",
+    "bcc": "basal cell carcinoma",
+    "akiec": "actinic keratosis / Bowen's disease",
+    "nv": "melanocytic nevus",
+    "bkl": "benign keratosis",
+    "df": "dermatofibroma",
+    "vasc": "vascular lesion",
+}
+
+
+def _ci(block: dict | None) -> str:
+    """``0.905 (0.889–0.922)`` from a dict with ``auc, low, high``; explains a missing AUC."""
+    if not block or block.get("auc") is None:
+        return "too few lesions" if block and block.get("too_small") else "n/a"
+    return f"{block['auc']:.3f} ({block['low']:.3f}–{block['high']:.3f})"
+
+
+def _missing(name: str, command: str) -> str:
+    return f"_Not measured yet: `{name}` is missing (run `{command}`)._"
+
+
+def _diagnosis_section(ev: dict | None) -> str:
+    if not ev:
+        return _missing("evidence.json", "python -m skinapp.evaluate")
+    th = ev["thresholds"]
+    rows = "\n".join(
+        f"| {d['dx']} ({DX_NAMES.get(d['dx'], d['dx'])}) | {d['label']} | {d['n']} | "
+        f"{_pct(d['share_grade1'])} | {_pct(d['share_grade2'])} | {_pct(d['share_grade3'])} | "
+        + (
+            f"{_pct(d['sensitivity_operating'])} | {_pct(d['sensitivity_t1'])} |"
+            if d["label"] == "malignant"
+            else f"specificity {_pct(1 - d['called_malignant'])} | – |"
+        )
+        for d in ev["diagnoses"]
+    )
+    mel = ev["melanoma"]
+    conf = ev["confirmed"]
+    histo = conf.get("histo") or {}
+    everything = conf["all"]
+    return f"""Test split, calibrated probability; grade 1 = p < t1 = {th["t1"]:.3f}, grade 3 = p ≥
+t2 = {th["t2"]:.3f}; "called malignant" = p ≥ operating threshold {th["operating"]:.3f}.
+
+| diagnosis | label | n | grade 1 | grade 2 | grade 3 | sensitivity at operating point | sensitivity at t1 (not grade 1) |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+{rows}
+
+- **Melanoma vs every other lesion**: ROC AUC {_ci(mel["vs_rest"])} (n = {mel["vs_rest"]["n"]},
+  {mel["vs_rest"]["n_malignant"]} melanomas); melanoma vs benign lesions only:
+  {_ci(mel["vs_benign"])}. The score is the malignancy probability, so bcc and akiec also
+  rank high; this is why melanoma-vs-rest is lower than benign-vs-malignant.
+- **Histopathology-confirmed subset** (`dx_type == histo`, n = {histo.get("n", 0)},
+  {histo.get("n_malignant", 0)} malignant): ROC AUC {_ci(histo)} against {_ci(everything)} on all
+  labels; sensitivity at t1 {_pct(histo.get("sensitivity_t1"))} (all labels
+  {_pct(everything.get("sensitivity_t1"))}); melanoma sensitivity at t1
+  {_pct(histo.get("melanoma_sensitivity_t1"))} (all labels
+  {_pct(everything.get("melanoma_sensitivity_t1"))}). In HAM10000 benign lesions mostly
+  reach histology because they looked suspicious enough to be excised, so this subset holds
+  the harder benign look-alikes; compare it with all labels, not with published numbers."""
+
+
+def _subgroup_section(ev: dict | None) -> str:
+    if not ev:
+        return _missing("evidence.json", "python -m skinapp.evaluate")
+    names = {"dataset": "dataset", "age_band": "age", "sex": "sex", "localization": "body site"}
+    rows = []
+    for g in ev["subgroups"]:
+        flag = "**CI below overall**" if g["below_overall"] else ""
+        flag = "too small" if g["too_small"] else flag
+        rows.append(
+            f"| {names.get(g['variable'], g['variable'])} | {g['group']} | {g['n']} | "
+            f"{g['n_malignant']} | {_ci(g)} | {_pct(g['sensitivity'])} | "
+            f"{_pct(g['specificity'])} | {flag} |"
+        )
+    below = [
+        f"{g['group']} ({names[g['variable']]})" for g in ev["subgroups"] if g["below_overall"]
+    ]
+    small = [g["group"] for g in ev["subgroups"] if g["too_small"]]
+    finding = (
+        "Subgroups whose whole 95% CI lies below the overall test AUC "
+        f"({ev['overall_auc']:.3f}): {', '.join(below)}."
+        if below
+        else "No subgroup has its whole 95% CI below the overall test AUC."
+    )
+    return f"""{finding} Too few lesions of a class (< 10) to estimate an AUC: {", ".join(small) or "none"}.
+"unknown" groups are mostly ISIC 2017/PH2 images without that metadata, so they inherit those
+collections' lower AUC. Sensitivity and specificity are at the operating threshold.
+
+| variable | group | n | malignant | ROC AUC (95% CI) | sensitivity | specificity | flag |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+{chr(10).join(rows)}"""
+
+
+def _cross_dataset_section(cross: dict | None) -> str:
+    cmd = (
+        "python -m skinapp.evidence.cross_dataset --data ../shared/data/derm "
+        "--model-dir runs/ham_only --reference models"
+    )
+    if not cross:
+        return _missing("cross_dataset.json", cmd)
+    parts = cross["parts"]
+    rows = "\n".join(
+        f"| {name} | {', '.join(cross['in_datasets'] if part == 'in' else cross['out_datasets'])} | "
+        f"{parts[part]['candidate']['n']} | {_ci(parts[part]['candidate'])} | "
+        f"{_ci(parts[part]['reference'])} |"
+        for part, name in (("in", "in-distribution"), ("out", "never seen in training"))
+    )
+    paired = cross.get("paired", {}).get("out", {}).get("bootstrap")
+    paired_text = (
+        f"On the unseen collections the candidate minus the shipped model is "
+        f"{paired['diff']:+.3f} (paired bootstrap 95% CI {paired['low']:+.3f} to "
+        f"{paired['high']:+.3f}, p = {paired['p']:.2g})."
+        if paired
+        else ""
+    )
+    drop = cross["drop"].get("candidate")
+    ref_drop = cross["drop"].get("reference")
+    return f"""A model trained only on {", ".join(cross["in_datasets"])} (`{cross["candidate"]["model_dir"]}`)
+against the shipped model (trained on all collections), on the same test images:
+
+| test images | datasets | n | trained on {", ".join(cross["in_datasets"])} only | shipped model |
+| --- | --- | --- | --- | --- |
+{rows}
+
+Drop from in-distribution to unseen collections: {format_number(drop)} for the
+{", ".join(cross["in_datasets"])}-only model, {format_number(ref_drop)} for the shipped model (which
+did see those collections in training, so part of the drop is that these images are harder).
+{paired_text} Command: `{cross.get("command", cmd)}`."""
+
+
+def _baseline_section(base: dict | None) -> str:
+    cmd = "python -m skinapp.evidence.baseline --data ../shared/data/derm --model-dir models"
+    if not base:
+        return _missing("baseline.json", cmd)
+    rows = []
+    for name, m in base["models"].items():
+        d = m["cnn_minus_baseline"]
+        rows.append(
+            f"| {name.replace('_', ' + ')} | {m['chosen']} | {_ci(m['test_auc'])} | "
+            f"{d['bootstrap']['diff']:+.3f} ({d['bootstrap']['low']:+.3f} to "
+            f"{d['bootstrap']['high']:+.3f}) | {d['delong']['p']:.2g} |"
+        )
+    coef = base["models"]["abcd"]["logistic_regression"]["standardised_coefficients"]
+    top = ", ".join(f"{k} {v:+.2f}" for k, v in list(coef.items())[:5])
+    return f"""A transparent model on the ABCD descriptors the app shows (segmented and described exactly as
+in the app), with and without age/sex/body site, fitted on train, chosen on val (logistic
+regression or gradient boosting), scored once on the same {base["n"]["test"]} test images as the
+CNN (CNN ROC AUC {_ci(base["cnn"])}):
+
+| features | model chosen on val | test ROC AUC (95% CI) | CNN minus baseline (paired bootstrap 95% CI) | DeLong p |
+| --- | --- | --- | --- | --- |
+{chr(10).join(rows)}
+
+Largest standardised logistic-regression weights (ABCD only; positive = more malignant): {top}.
+Command: `{base.get("command", cmd)}`."""
+
+
+def _ablation_section(abl: dict | None) -> str:
+    cmd = "python -m skinapp.evidence.ablation --data ../shared/data/derm --model-dir models"
+    if not abl:
+        return _missing("ablation.json", cmd)
+    names = {
+        "none": "plain photo (what the app does)",
+        "hair_removal": "hair removal",
+        "color_constancy": "Shades of Gray colour constancy",
+        "app_pipeline": "colour constancy + hair removal (Lab default pipeline)",
+        "segmentation_crop": "crop to the segmented lesion (+10% margin)",
+    }
+    rows = "\n".join(
+        f"| {names.get(k, k)} | {_ci(v)} | "
+        + (
+            "reference | – |"
+            if k == "none"
+            else f"{v['delta_vs_none']:+.4f} ({v['delta_ci95'][0]:+.4f} to "
+            f"{v['delta_ci95'][1]:+.4f}) | {v['p_bootstrap']:.2g} |"
+        )
+        for k, v in abl["variants"].items()
+    )
+    return f"""The **shipped classifier** (trained on plain photos) given other inputs, on the
+{abl["n"]} {abl["split"]} images ({abl["n_malignant"]} malignant). This measures whether switching a step on
+in front of *this* model helps; it does not say whether a model trained with the step would be
+better (the frozen-feature proxy above speaks to that). The lesion was found in
+{_pct(abl.get("lesion_found_share"))} of the images.
+
+| input to the classifier | {abl["split"]} ROC AUC (95% CI) | Δ vs plain photo (paired bootstrap 95% CI) | p |
+| --- | --- | --- | --- |
+{rows}
+
+Command: `{abl.get("command", cmd)}`."""
+
+
+def _leakage_section(leak: dict | None, test: dict) -> str:
+    cmd = "python -m skinapp.evidence.leakage --data ../shared/data/derm --out models/leakage.json"
+    intro = """Published dermoscopy classifiers often report 92–99% accuracy. Three things make ours lower, and
+only one of them is the model:
+
+1. **Leakage.** HAM10000 holds several photos of many lesions. Papers that split *images* at
+   random put photos of the same lesion in training and test, so the test partly measures
+   recognising a lesion already seen. Our split is by lesion (and near-duplicate images), so
+   it does not.
+2. **Metric.** "Accuracy" on HAM10000 is dominated by nevi (two thirds of the images): always
+   answering "nevus" scores about 67%. We report ROC AUC, sensitivity at clinically chosen
+   thresholds and balanced accuracy instead.
+3. **Data.** Our images are 224-px copies (most HAM10000 images enlarged from 200×150) and we
+   test on four collections, not one.
+"""
+    if not leak:
+        return intro + "\n" + _missing("leakage.json", cmd)
+    s, inf = leak["summary"], leak["inflation"]
+
+    def row(key: str, label: str) -> str:
+        g, lk, d = s["grouped"][key], s["leaky"][key], inf[key]
+        return (
+            f"| {label} | {g['mean']:.3f} ± {g['sd']:.3f} | {lk['mean']:.3f} ± {lk['sd']:.3f} | "
+            f"{d['mean']:+.3f} ± {d['sd']:.3f} |"
+        )
+
+    overlap = s["leaky"]["test_images_whose_lesion_is_in_train"]["mean"]
+    return f"""{intro}
+**Measured leakage** (same recipe, same numbers of images: {leak["n_train"]} train /
+{leak["n_test"]} test from {", ".join(leak["datasets"])}, {leak["n_images"]} images of
+{leak["n_lesions"]} lesions; {leak["seeds"]} random splits each, mean ± SD; recipe:
+{leak["recipe"]["features"]} + logistic regression or 1-nearest-neighbour). With the leaky
+split, {_pct(overlap)} of test images have another photo of the same lesion in training.
+
+| metric | lesion-grouped split | image-level (leaky) split | inflation |
+| --- | --- | --- | --- |
+{row("binary_roc_auc", "malignant vs benign ROC AUC")}
+{row("binary_accuracy", "malignant vs benign accuracy")}
+{row("dx_accuracy", "7-diagnosis accuracy (logistic regression)")}
+{row("dx_accuracy_1nn", "7-diagnosis accuracy (1-nearest neighbour)")}
+
+A model that can memorise (a fine-tuned CNN is closer to the 1-NN row than to a linear head)
+gains the most from a leaky split. Our CNN's test ROC AUC {format_auc(test["roc_auc"])} and
+accuracy {format_number(test["threshold_metrics"]["accuracy"])} are on the lesion-grouped split.
+Command: `{leak.get("command", cmd)}`."""
+
+
+DATA_CAVEATS = """- **Image size.** All images are stored with long side 224 px. 9,838 of the 10,015 HAM10000
+  images came from a public copy already reduced to 200×150 and were *enlarged* to 224×168, so
+  they hold less detail than their size suggests; 177 were reduced from the 600×450 originals.
+- **ISIC 2017 test images** exist here only as copies squashed to 224×224 (aspect ratio
+  distorted); other ISIC 2017 images were restored to their proportions. The classifier
+  stretches every photo to a square anyway, but the segmentation and the ABCD descriptors
+  (asymmetry, diameter) see the distortion.
+- **Labels.** HAM10000 diagnoses are confirmed by histopathology (about half), follow-up,
+  expert consensus or confocal microscopy; ISIC 2017 and ISIC archive labels come from the
+  archive; PH2 "common" and "atypical" nevi are both `nv`.
+- **Collections differ** in camera, population and case mix (ISIC 2017 and PH2 have no bcc
+  or akiec): per-dataset numbers below are not interchangeable."""
+
+
+def render_evidence(files: dict[str, Any], metrics: dict[str, Any]) -> str:
+    """The evidence part of the model card from the loaded evidence files (any may be None)."""
+    ev = files.get("evidence")
+    return f"""
+## Diagnoses, grade 1 and per-diagnosis results
+The model learns the seven diagnoses; its malignancy score pools **mel, bcc and akiec** as
+malignant and **nv, bkl, df, vasc** as benign. akiec (actinic keratosis / intraepithelial
+carcinoma, Bowen's disease) is counted as malignant because it is a precancerous or in-situ
+keratinocyte cancer that is treated, not watched. So grade 1 means "unlikely to need
+treatment", not only "not melanoma": t1 was chosen so that ≥ 95% of all malignant validation
+lesions, including akiec and bcc, fall above it.
+
+{_diagnosis_section(ev)}
+
+## Subgroups (test split)
+{_subgroup_section(ev)}
+
+## Data caveats
+{DATA_CAVEATS}
+
+## Generalisation to unseen collections
+{_cross_dataset_section(files.get("cross_dataset"))}
+
+## A transparent baseline
+{_baseline_section(files.get("baseline"))}
+
+## Ablations with the shipped model
+{_ablation_section(files.get("ablation"))}
+
+## Why our numbers are lower than published 95–99% accuracies
+{_leakage_section(files.get("leakage"), metrics["test"])}
+"""
+
+
+def load_evidence_files(model_dir: str | Path) -> dict[str, Any]:
+    """The evidence JSON files of ``model_dir`` (None where absent)."""
+    out = {}
+    for key, name in EVIDENCE_FILES.items():
+        path = Path(model_dir) / name
+        out[key] = json.loads(path.read_text()) if path.is_file() else None
+    return out
+
+
 def write_model_card(model_dir: str | Path, metrics: dict[str, Any], config: dict[str, Any]):
     """Render and write ``MODEL_CARD.md`` into ``model_dir``."""
     ablation_path = Path(model_dir) / "preprocessing_ablation.json"
     ablation = json.loads(ablation_path.read_text()) if ablation_path.is_file() else None
     path = Path(model_dir) / "MODEL_CARD.md"
-    path.write_text(render_model_card(metrics, config, ablation))
+    evidence = load_evidence_files(model_dir)
+    path.write_text(render_model_card(metrics, config, ablation, evidence))
     return path
