@@ -85,19 +85,22 @@ def score_split(
     train: np.ndarray,
     test: np.ndarray,
     c: float,
-    seen: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Fit the three heads on ``train`` rows and score them on ``test`` rows.
 
-    ``seen`` (bool per test row: its lesion has a photo in ``train``) adds the 1-NN and
-    logistic-regression diagnosis accuracy on the seen and the unseen test images.
+    With ``groups`` (lesion of every row), also: the diagnosis accuracy on test images whose
+    lesion has a photo in ``train`` ("seen") and on the others, and the share of seen test
+    images whose nearest training photo is of the same lesion (the recipe recognises the lesion
+    rather than judging it).
     """
     scaler = StandardScaler().fit(x[train])
     xtr, xte = scaler.transform(x[train]), scaler.transform(x[test])
     binary = LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(xtr, y[train])
     p = binary.predict_proba(xte)[:, 1]
     multi = LogisticRegression(C=c, max_iter=2000).fit(xtr, dx[train]).predict(xte)
-    knn = KNeighborsClassifier(n_neighbors=1).fit(xtr, dx[train]).predict(xte)
+    knn_model = KNeighborsClassifier(n_neighbors=1).fit(xtr, dx[train])
+    knn = knn_model.predict(xte)
     out = {
         "binary_roc_auc": float(roc_auc_score(y[test], p)),
         "binary_accuracy": float(accuracy_score(y[test], p >= 0.5)),
@@ -105,7 +108,12 @@ def score_split(
         "dx_accuracy": float(accuracy_score(dx[test], multi)),
         "dx_accuracy_1nn": float(accuracy_score(dx[test], knn)),
     }
-    if seen is not None:
+    if groups is not None:
+        seen = np.isin(groups[test], groups[train])
+        if seen.any():
+            nearest = knn_model.kneighbors(xte[seen], 1, return_distance=False)[:, 0]
+            same = groups[train][nearest] == groups[test][seen]
+            out["nearest_photo_same_lesion_share"] = float(same.mean())
         for name, mask in (("seen", seen), ("unseen", ~seen)):
             if mask.any():
                 out[f"dx_accuracy_{name}_lesions"] = float(np.mean(multi[mask] == dx[test][mask]))
@@ -150,8 +158,7 @@ def leakage_experiment(
                 train, test = image_split(len(meta), n_train, n_test, rng)
             else:
                 train, test = lesion_split(groups, n_train, n_test, rng)
-            seen = np.isin(groups[test], groups[train]) if name == "leaky" else None
-            result = score_split(x, y, dx, train, test, c, seen)
+            result = score_split(x, y, dx, train, test, c, groups if name == "leaky" else None)
             result["test_images_whose_lesion_is_in_train"] = overlap_share(groups, train, test)
             runs[name].append({"seed": seed, **result})
             logger.info("seed %d %s: %s", seed, name, result)
@@ -231,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "leaky split, 1-NN 7-class accuracy on test images whose lesion is in training "
             f"{lk['dx_accuracy_1nn_seen_lesions']['mean']:.3f} vs the others "
-            f"{lk['dx_accuracy_1nn_unseen_lesions']['mean']:.3f}"
+            f"{lk['dx_accuracy_1nn_unseen_lesions']['mean']:.3f}; nearest training photo of "
+            f"the same lesion for {lk['nearest_photo_same_lesion_share']['mean']:.3f} of them"
         )
     print(f"wrote {args.out}")
     return 0

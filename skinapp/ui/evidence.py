@@ -331,6 +331,13 @@ def evidence_section() -> None:
                 f"{leak['n_test']} test images, {leak['seeds']} seeds)."
             )
             st.dataframe(leakage_table(leak), hide_index=True, width="stretch")
+            same = leak["summary"]["leaky"].get("nearest_photo_same_lesion_share")
+            if same:
+                st.caption(
+                    "In the leaky split, a test photo whose lesion is also in training has its "
+                    f"nearest training photo from that same lesion in {same['mean']:.1%} of "
+                    "cases: the test rewards recognising lesions already seen."
+                )
     with tabs[3]:
         base = cache.model_json("baseline.json")
         if base is None:

@@ -58,6 +58,7 @@ def test_leaky_split_inflates_a_memorising_model():
     # 1-NN recognises the lesion when a sibling photo is in training, and is at chance otherwise
     assert s["leaky"]["dx_accuracy_1nn"]["mean"] > s["grouped"]["dx_accuracy_1nn"]["mean"] + 0.3
     assert s["leaky"]["dx_accuracy_1nn_seen_lesions"]["mean"] > 0.95
+    assert s["leaky"]["nearest_photo_same_lesion_share"]["mean"] > 0.95
     assert out["inflation"]["dx_accuracy_1nn"]["mean"] > 0.3
     assert len(out["runs"]["leaky"]) == 2
 
