@@ -92,3 +92,22 @@ def test_lesion_record_on_a_drawn_lesion():
     assert row["asymmetry"] < 0.1
     blank = lesion_record(np.full((120, 160, 3), (205, 160, 140), np.uint8))
     assert blank["found"] == 0 and np.isnan(blank["asymmetry"])
+
+
+def test_descriptor_cache_computes_once(tiny_derm, tmp_path, monkeypatch):
+    from skinapp.evidence import descriptors
+
+    cache = tmp_path / "desc.csv"
+    ids = ["IMG_0000", "IMG_0001", "IMG_0002"]
+    first = descriptors.load_descriptors(tiny_derm, ids, cache)
+    assert list(first["image_id"]) == ids and first["found"].all()
+
+    def fail(*args, **kwargs):
+        raise AssertionError("recomputed a cached image")
+
+    monkeypatch.setattr(descriptors, "compute_descriptors", fail)
+    again = descriptors.load_descriptors(tiny_derm, ids[::-1], cache)
+    assert list(again["image_id"]) == ids[::-1]
+    assert again.set_index("image_id").loc[ids, "asymmetry"].tolist() == pytest.approx(
+        first["asymmetry"].tolist()
+    )
