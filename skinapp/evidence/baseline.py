@@ -214,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     cnn = pd.read_csv(preds_path, dtype={"image_id": str})
     desc = load_descriptors(args.data, list(meta["image_id"]), args.cache, jobs=args.jobs)
     result = run_baseline(meta, desc, cnn, n_boot=args.n_boot, seed=args.seed)
+    from skinapp.evidence.report import model_version
+
+    result["model_version"] = model_version(args.model_dir)
     result["method"] = " ".join(__doc__.split("\n\n")[2].split())
     result["command"] = "python -m skinapp.evidence.baseline " + " ".join(argv or sys.argv[1:])
     result["seconds"] = round(time.time() - t0, 1)

@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     from skinapp.errors import SkinappError
+    from skinapp.evidence.report import model_version
     from skinapp.model.report import _jsonable
 
     t0 = time.time()
@@ -172,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     result.update(
         candidate={"model_dir": str(cand), "train_datasets": in_datasets},
         reference={"model_dir": str(ref), "train_datasets": trained_on(ref) or "all"},
+        model_version=model_version(ref),
         in_datasets=in_datasets,
         out_datasets=sorted(set(test["dataset"]) - set(in_datasets)),
         method=" ".join(__doc__.split("\n\n")[2].split()),

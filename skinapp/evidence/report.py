@@ -13,6 +13,7 @@ for the definitions). ``gallery/`` holds the gallery (see :mod:`skinapp.evidence
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import sys
@@ -30,6 +31,12 @@ logger = logging.getLogger(__name__)
 
 EVIDENCE_FILE = "evidence.json"
 PREDICTIONS_FILE = "test_predictions.csv"
+
+
+def model_version(model_dir: str | Path) -> str | None:
+    """The model id the app shows (first 12 hex digits of the sha256 of ``model.tflite``)."""
+    path = Path(model_dir) / "model.tflite"
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else None
 
 
 def compute_evidence(

@@ -215,6 +215,18 @@ def _ci(block: dict | None) -> str:
     return f"{block['auc']:.3f} ({block['low']:.3f}–{block['high']:.3f})"
 
 
+def _stale(data: dict, metrics: dict, command: str) -> str:
+    """A warning when an evidence file was measured with another model than the card's."""
+    measured = data.get("model_version")
+    shipped = (metrics.get("extra") or {}).get("model_version")
+    if measured and shipped and measured != shipped:
+        return (
+            f"\n\n**Stale:** measured with model `{measured}`, this card describes `{shipped}`; "
+            f"re-run `{command}`."
+        )
+    return ""
+
+
 def _missing(name: str, command: str) -> str:
     return f"_Not measured yet: `{name}` is missing (run `{command}`)._"
 
@@ -487,13 +499,13 @@ lesions, including akiec and bcc, fall above it.
 {DATA_CAVEATS}
 
 ## Generalisation to unseen collections
-{_cross_dataset_section(files.get("cross_dataset"))}
+{_cross_dataset_section(files.get("cross_dataset"))}{_stale(files.get("cross_dataset") or {}, metrics, "python -m skinapp.evidence.cross_dataset ...")}
 
 ## A transparent baseline
-{_baseline_section(files.get("baseline"))}
+{_baseline_section(files.get("baseline"))}{_stale(files.get("baseline") or {}, metrics, "python -m skinapp.evidence.baseline ...")}
 
 ## Ablations with the shipped model
-{_ablation_section(files.get("ablation"))}
+{_ablation_section(files.get("ablation"))}{_stale(files.get("ablation") or {}, metrics, "python -m skinapp.evidence.ablation ...")}
 
 ## Why our numbers are lower than published 95–99% accuracies
 {_leakage_section(files.get("leakage"), metrics["test"])}

@@ -116,3 +116,13 @@ def test_dashboard_without_evidence_files_points_to_the_commands(
     assert not at.exception, [e.value for e in at.exception]
     text = " ".join(c.value for c in at.caption)
     assert "python -m skinapp.evidence.baseline" in text and "evidence.json" in text
+
+
+def test_card_flags_evidence_measured_with_another_model(evidence_dir, files):
+    metrics, config = _metrics_config(evidence_dir)
+    shipped = metrics["extra"]["model_version"]
+    same = dict(files, baseline={**files["baseline"], "model_version": shipped})
+    assert "Stale" not in render_model_card(metrics, config, None, same)
+    other = dict(files, baseline={**files["baseline"], "model_version": "0123456789ab"})
+    card = render_model_card(metrics, config, None, other)
+    assert card.count("**Stale:**") == 1 and "python -m skinapp.evidence.baseline" in card
