@@ -434,8 +434,9 @@ only one of them is the model:
     seen_text = (
         f"Within the leaky split, the nearest training photo of a test image whose lesion is in "
         f"training is a photo of that same lesion in "
-        f"{_pct(lk['nearest_photo_same_lesion_share']['mean'])} of cases: the features recognise "
-        "the lesion, which is what a leaky test rewards. "
+        f"{_pct(lk['nearest_photo_same_lesion_share']['mean'])} of cases (by chance it would be "
+        "well under 1%): even frozen ImageNet features recognise a lesion seen in training, "
+        "and a leaky test rewards that. "
         if "nearest_photo_same_lesion_share" in lk
         else ""
     )
@@ -456,8 +457,10 @@ split, {_pct(overlap)} of test images have another photo of the same lesion in t
 {seen_text}The cheap recipe gains little from the leak because a linear head on frozen features
 cannot memorise individual photos; the head that can (1-NN) gains more. A fine-tuned CNN can
 memorise far more than either, so its inflation is expected to be larger; we did not measure
-it (that needs two more CNN trainings). The inflation above is therefore a floor for what a
-leaky split does, not an estimate for published CNNs. The same recipe's 7-diagnosis accuracy
+it (that needs two more CNN trainings). The table shows the mechanism, not the size of the
+effect for published CNNs; "inflation" is the mean ± SD over seeds of the paired per-seed
+difference (same seed, same sizes), so an inflation smaller than its SD is not established
+for that metric. The same recipe's 7-diagnosis accuracy
 (~{s["grouped"]["dx_accuracy"]["mean"]:.0%}) also shows how little "accuracy" says on a set that
 is two-thirds nevi. Our CNN's test ROC AUC {format_auc(test["roc_auc"])} and accuracy
 {format_number(test["threshold_metrics"]["accuracy"])} are on the lesion-grouped split.
