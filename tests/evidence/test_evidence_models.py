@@ -75,12 +75,20 @@ def test_cross_dataset_report_by_hand():
 
 
 def test_cross_dataset_cli_on_tiny_model(tiny_model_dir, tiny_derm, tmp_path):
+    import shutil
+
+    # a freshly trained candidate: only model.keras + model_config.json, as skinapp.train leaves
+    # it; the command exports it to LiteRT and scores it through the serving path
+    candidate = tmp_path / "candidate"
+    candidate.mkdir()
+    for name in ("model.keras", "model_config.json"):
+        shutil.copy(tiny_model_dir / name, candidate / name)
     out = tmp_path / "cross.json"
     argv = [
         "--data",
         str(tiny_derm),
         "--model-dir",
-        str(tiny_model_dir),
+        str(candidate),
         "--reference",
         str(tiny_model_dir),
         "--in-datasets",
@@ -98,6 +106,8 @@ def test_cross_dataset_cli_on_tiny_model(tiny_model_dir, tiny_derm, tmp_path):
     assert result["out_datasets"] == ["SYNTH2"]
     # too few test lesions for an AUC: reported as such, not invented
     assert parts["in"]["candidate"]["too_small"] and result["drop"]["candidate"] is None
+    assert (candidate / "model.tflite").is_file() and (candidate / "head.npz").is_file()
+    assert result["model_version"] is not None
 
 
 def test_cross_dataset_cli_explains_a_model_trained_on_everything(
