@@ -245,7 +245,10 @@ def _gallery() -> None:
     st.caption(
         "Most confident correct calls and misses on the test split at the operating threshold "
         "(false negatives first), with the heat map of what pushed the score towards malignant. "
-        "Thumbnails only; licence and source under each image. PH2 images are not shown."
+        "Thumbnails only; licence and source under each image. PH2 images are not shown. "
+        "Each heat map is scaled to its own maximum: for confident benign calls (the misses "
+        "included) there is little malignant evidence, and what remains may sit on the skin "
+        "or the frame."
     )
     c1, c2, c3 = st.columns(3)
     dx = c1.multiselect("Diagnosis", sorted(gallery["dx"].unique()), key=GALLERY_KEYS[0])
@@ -262,11 +265,9 @@ def _gallery() -> None:
     columns = st.columns(3)
     for i, row in enumerate(shown.head(GALLERY_MAX).itertuples()):
         with columns[i % 3]:
-            st.image(
-                [str(folder / row.photo), str(folder / row.heatmap)],
-                caption=["photo", "heat map"],
-                width=150,
-            )
+            left, right = st.columns(2)
+            left.image(str(folder / row.photo), caption="photo")
+            right.image(str(folder / row.heatmap), caption="heat map")
             st.caption(
                 f"**{KIND_LABELS.get(row.kind, row.kind)}** · {row.dx} · {row.dataset} · "
                 f"p = {row.p_malignant:.3f} · grade {row.grade}  \n"
