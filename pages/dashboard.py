@@ -4,6 +4,7 @@ import streamlit as st
 
 from skinapp.ui import cache, charts, state, views
 from skinapp.ui import evidence as evidence_views
+from skinapp.ui import trust as trust_views
 
 state.init_state()
 st.title("Model Dashboard")
@@ -104,3 +105,4 @@ with tabs[6]:
     st.markdown(card or "No MODEL_CARD.md saved with this model.")
 
 evidence_views.evidence_section()
+trust_views.dashboard_section()

@@ -9,6 +9,7 @@ import streamlit as st
 from skinapp.errors import SkinappError
 from skinapp.report_html import render_report
 from skinapp.ui import cache, casebook, state, views, widgets
+from skinapp.ui import trust as trust_views
 
 state.init_state()
 st.title("Diagnose")
@@ -58,7 +59,7 @@ if not results:
 
 shown = 0
 if len(results) > 1:
-    st.dataframe(views.summary_frame(results), hide_index=True, width="stretch")
+    st.dataframe(trust_views.summary_frame(results), hide_index=True, width="stretch")
     shown = st.selectbox(
         "Show details of",
         range(len(results)),
@@ -66,6 +67,7 @@ if len(results) > 1:
         key=state.DIAGNOSE_SELECTED,
     )
 analysis = results[shown][1]
+trust_views.quality_warnings(analysis)
 
 show_hair = st.toggle("Show detected hair", key=state.DIAGNOSE_SHOW_HAIR)
 views.image_row(analysis, show_hair_mask=show_hair)
@@ -74,8 +76,12 @@ for note in analysis.notes:
 
 left, right = st.columns([3, 2])
 with left:
-    metrics = cache.model_json("metrics.json")
-    views.result_card(analysis, metrics)
+    metrics = trust_views.performance_metrics(analysis, cache.model_json("metrics.json"))
+    if trust_views.is_ood(analysis):
+        trust_views.ood_warning(analysis)
+    else:
+        views.result_card(analysis, metrics)
+        trust_views.uncertainty_note(analysis)
 with right:
     st.subheader("Lesion descriptors (ABCD)")
     views.descriptor_table(analysis)

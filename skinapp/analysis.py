@@ -15,6 +15,11 @@
    longer apply;
 5. draws the contour and the heat-map overlays, and records the time of each stage in ms.
 
+Trust (:mod:`skinapp.trust`): the image-quality checks run on the working image and the
+lesion mask (:attr:`Analysis.quality`); the classifier runs with test-time augmentation
+(:data:`USE_TTA`: the eight flips/quarter turns in one batch), which gives the probability
+interval and, when ``models/ood.npz`` is present, the out-of-distribution flag.
+
 Everything is pure: no Streamlit, nothing written to disk, the input is never modified.
 """
 
@@ -34,6 +39,7 @@ import numpy as np
 from skinapp.io import check_image, downscale_max_side, read_image
 from skinapp.params import from_dict
 from skinapp.preprocess import Pipeline, PipelineParams
+from skinapp.trust.quality import QualityReport, check_quality
 from skinapp.vision.descriptors import Descriptors, describe_lesion
 from skinapp.vision.segment import Segmentation, SegmentParams, segment_lesion
 
@@ -46,6 +52,7 @@ __all__ = [
     "CONTOUR_COLOR",
     "HAIR_COLOR",
     "STEP_LABELS",
+    "USE_TTA",
     "WORK_MAX_SIDE",
     "Analysis",
     "AnalysisSettings",
@@ -62,6 +69,10 @@ WORK_MAX_SIDE = 1024
 CONTOUR_COLOR = (0, 230, 118)
 #: RGB colour of the hair mask overlay.
 HAIR_COLOR = (255, 0, 200)
+#: Classify with test-time augmentation. Measured on test (``models/trust.json``, "tta"):
+#: ROC AUC 0.905 -> 0.915 and a lower Brier score with the calibration refitted on val TTA
+#: outputs, for about 8 views' inference time (tens of ms), well within the app's budget.
+USE_TTA = True
 
 
 # === Settings ===
@@ -272,6 +283,8 @@ class Analysis:
     timings_ms: dict[str, float]
     #: Short sentences for the user (shrunk photo, lesion at the border, changed settings).
     notes: tuple[str, ...] = ()
+    #: Image-quality checks of the working image (None only for analyses made without).
+    quality: QualityReport | None = None
 
     @property
     def model_input(self) -> str:
@@ -370,10 +383,10 @@ def analyze(image: np.ndarray, settings: AnalysisSettings, classifier: Classifie
     timings["describe"] = _ms(t0)
 
     t0 = time.perf_counter()
-    validated = classifier.predict(work)
+    validated = classifier.predict(work, tta=USE_TTA)
     on_pipeline = None
     if settings.classify_preprocessed or settings.compare_inputs:
-        on_pipeline = classifier.predict(piped.image)
+        on_pipeline = classifier.predict(piped.image, tta=USE_TTA)
     prediction = on_pipeline if settings.classify_preprocessed else validated
     timings["classify"] = _ms(t0)
 
@@ -388,6 +401,10 @@ def analyze(image: np.ndarray, settings: AnalysisSettings, classifier: Classifie
         overlay_heatmap(seen, prediction.heatmap) if prediction.heatmap is not None else seen.copy()
     )
     timings["overlays"] = _ms(t0)
+
+    t0 = time.perf_counter()
+    quality = check_quality(work, segmentation.mask if segmentation.found else None)
+    timings["quality"] = _ms(t0)
     timings["total"] = _ms(start)
 
     notes = _notes(settings, image.shape[:2], work.shape[:2], segmentation)
@@ -416,6 +433,7 @@ def analyze(image: np.ndarray, settings: AnalysisSettings, classifier: Classifie
         mm_per_pixel=mm_per_pixel,
         timings_ms={k: round(v, 1) for k, v in timings.items()},
         notes=notes,
+        quality=quality,
     )
 
 

@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip evidence.json and the gallery (skinapp.evidence.report)",
     )
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        help="also fit the OOD detector and TTA calibration and measure the quality checks "
+        "(writes trust.json and ood.npz; skinapp.trust.measure)",
+    )
     return p
 
 
@@ -147,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{format_number(test['threshold_metrics']['balanced_accuracy'])}, "
         f"ECE {format_number(test['ece'])}; files in {model_dir}"
     )
+    if args.trust:
+        from skinapp.trust.measure import run_trust
+
+        run_trust(data_dir, model_dir, seed=args.seed)
     return 0
 
 

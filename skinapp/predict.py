@@ -4,9 +4,12 @@ PATH may be image files, folders of images (searched recursively; files are reco
 content, whatever their extension), or a folder in the derm layout (``metadata.csv`` with an
 ``image_id`` column + ``images/``). One CSV row per input:
 
-``image_id, p_malignant, prediction, grade, error``
+``image_id, p_malignant, prediction, grade, ood_score, ood, error``
 
-``p_malignant`` is calibrated; ``grade`` is the risk grade 1–3 (not a cancer stage). A file that
+``p_malignant`` is calibrated; ``grade`` is the risk grade 1–3 (not a cancer stage).
+``ood_score`` is the out-of-distribution score of the model's features and ``ood`` is 1 when
+the image does not look like a dermoscopic photo of a skin lesion (then do not trust the
+grade); both are empty when the model folder has no ``ood.npz``. A file that
 cannot be read gets an empty probability and its reason in ``error``; the batch goes on.
 Memory stays bounded: images are decoded and classified in small batches, and decompression
 bombs are refused before decoding.
@@ -20,7 +23,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-COLUMNS = ("image_id", "p_malignant", "prediction", "grade", "error")
+COLUMNS = ("image_id", "p_malignant", "prediction", "grade", "ood_score", "ood", "error")
 BATCH_SIZE = 32
 
 
@@ -85,7 +88,7 @@ def predict_rows(classifier, inputs: Iterator, batch_size: int = BATCH_SIZE) -> 
 
     for chunk in _chunks(inputs, batch_size):
         rows = [
-            {"image_id": image_id, "p_malignant": "", "prediction": "", "grade": "", "error": error}
+            {**dict.fromkeys(COLUMNS, ""), "image_id": image_id, "error": error}
             for image_id, _, error in chunk
         ]
         images, decoded = [], []
@@ -103,6 +106,8 @@ def predict_rows(classifier, inputs: Iterator, batch_size: int = BATCH_SIZE) -> 
             row.update(
                 p_malignant=f"{pred.p_malignant:.5f}", prediction=pred.label, grade=pred.grade
             )
+            if pred.ood_score is not None:
+                row.update(ood_score=f"{pred.ood_score:.4f}", ood=int(pred.ood))
         yield from rows
 
 

@@ -4,12 +4,17 @@ Loads ``model.tflite`` (float32, XNNPACK on CPU) plus the small JSON files saved
 and turns RGB photos into calibrated malignancy probabilities, a risk grade and a
 class-activation heat map, from one inference pass. TensorFlow is never imported here.
 
+Trust (``skinapp.trust``): when ``models/ood.npz`` is present, every prediction also gets an
+out-of-distribution score from the same pass's features; ``predict(image, tta=True)`` runs
+the eight flips/quarter turns in one batch and adds the interval of their probabilities.
+
 Thread safety: a LiteRT interpreter must not be used by two threads at once, so each thread
 gets its own (about 15 MB each); the model bytes are read once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -26,6 +31,8 @@ from skinapp.model.grading import GradeThresholds, assign_grade
 from skinapp.model.preprocessing import ModelInputSpec, prepare_model_input
 from skinapp.model.report import load_calibration
 from skinapp.model.scores import malignant_direction, malignant_log_odds
+from skinapp.trust.ood import OOD_FILE, OODDetector, load_ood
+from skinapp.trust.tta import load_tta_calibration, spread, tta_views
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +65,17 @@ class Prediction:
     heatmap : (h, w) float32 ndarray
         Where the evidence for malignancy lies, in [0, 1], on the model's last feature grid
         (7×7); upsample to the image for display.
+    ood_score : float or None
+        Out-of-distribution score (:mod:`skinapp.trust.ood`); None without ``ood.npz``.
+    ood : bool or None
+        True when the photo does not look like a dermoscopic image of a skin lesion.
+    p_low, p_high : float or None
+        With test-time augmentation: lowest and highest probability over the views.
+    unstable : bool
+        With TTA: the views disagree on the grade (the interval crosses a grade threshold).
+    n_views : int
+        1, or the number of TTA views ``p_malignant`` averages (their mean log-odds, with the
+        calibration refitted for it).
     """
 
     p_malignant: float
@@ -66,6 +84,12 @@ class Prediction:
     grade: int
     class_probs: dict[str, float] = field(default_factory=dict)
     heatmap: np.ndarray | None = None
+    ood_score: float | None = None
+    ood: bool | None = None
+    p_low: float | None = None
+    p_high: float | None = None
+    unstable: bool = False
+    n_views: int = 1
 
 
 class Classifier:
@@ -114,11 +138,31 @@ class Classifier:
         )
         self._model_bytes = model_path.read_bytes()
         self.version = hashlib.sha256(self._model_bytes).hexdigest()[:12]
+        self.ood: OODDetector | None = self._load_ood() if calibrated else None
+        tta = load_tta_calibration(self.model_dir, self.version) if calibrated else None
+        self.tta_calibration, self.tta_thresholds = tta or (None, None)
         self.created = config.get("created", "")
         self.num_threads = num_threads or os.cpu_count() or 1
         self._local = threading.local()
         self._head_weights = None
         self._interpreter()  # fail now, not on the first upload
+
+    def _load_ood(self) -> OODDetector | None:
+        """``ood.npz`` if present and made for this model, else None (with a log line)."""
+        path = self.model_dir / OOD_FILE
+        if not path.is_file():
+            return None
+        detector = load_ood(path)
+        if detector.model_version != self.version:
+            logger.warning(
+                "%s was fitted for model %s, not %s: no OOD warning. Rerun "
+                "`python -m skinapp.evaluate --trust`.",
+                path,
+                detector.model_version,
+                self.version,
+            )
+            return None
+        return detector
 
     # === Interpreter per thread ===
     def _interpreter(self):
@@ -179,12 +223,25 @@ class Classifier:
     def label(self, p: float) -> str:
         return "malignant" if p >= self.thresholds.operating else "benign"
 
+    def ood_scores(self, features: np.ndarray) -> np.ndarray | None:
+        """``(N,)`` OOD scores of ``run``'s features, or None without a fitted detector."""
+        return None if self.ood is None else self.ood.score(features)
+
     # === Public API ===
-    def predict(self, image: np.ndarray) -> Prediction:
-        """Classify one RGB photo of any size; includes the heat map."""
-        batch = prepare_model_input(image, self.input_spec)[None]
-        logits, features = self.run(batch)
-        return self._prediction(logits[0], features[0])
+    def predict(self, image: np.ndarray, *, tta: bool = False) -> Prediction:
+        """Classify one RGB photo of any size; includes the heat map.
+
+        With ``tta=True`` the eight flips/quarter turns go through the network in one batch:
+        ``p_malignant`` is then their mean log-odds under the TTA calibration, with the
+        per-view interval in ``p_low``/``p_high`` (without a TTA calibration for this model
+        the single-view answer is kept and only the interval is added). The heat map and
+        the OOD score come from the unrotated view.
+        """
+        x = prepare_model_input(image, self.input_spec)
+        logits, features = self.run(tta_views(x) if tta else x[None])
+        if tta:
+            return self._tta_prediction(logits, features)
+        return self._prediction(logits[0], features[0], _item(self.ood_scores(features), 0))
 
     def predict_batch(self, images: list[np.ndarray], with_heatmap: bool = False):
         """Classify several photos in one call; returns a list of :class:`Prediction`."""
@@ -192,17 +249,22 @@ class Classifier:
             return []
         batch = np.stack([prepare_model_input(im, self.input_spec) for im in images])
         logits, features = self.run(batch)
+        scores = self.ood_scores(features)
         return [
-            self._prediction(lg, ft if with_heatmap else None)
-            for lg, ft in zip(logits, features, strict=True)
+            self._prediction(logits[i], features[i] if with_heatmap else None, _item(scores, i))
+            for i in range(len(images))
         ]
 
-    def _prediction(self, logits: np.ndarray, features: np.ndarray | None) -> Prediction:
+    def _prediction(
+        self, logits: np.ndarray, features: np.ndarray | None, ood_score: float | None
+    ) -> Prediction:
         odds = float(self.log_odds(logits[None])[0])
         p = float(self.probability(np.array([odds]))[0])
-        probs = np.exp(logits - logits.max())
-        probs /= probs.sum()
+        probs = _softmax(logits)
         heatmap = None if features is None else self.heatmap(features, probs)
+        ood = {}
+        if ood_score is not None and self.ood is not None:
+            ood = {"ood_score": float(ood_score), "ood": bool(self.ood.flag(ood_score))}
         return Prediction(
             p_malignant=p,
             log_odds=odds,
@@ -210,6 +272,32 @@ class Classifier:
             grade=int(self.grade(p)),
             class_probs={c: float(v) for c, v in zip(self.classes, probs, strict=True)},
             heatmap=heatmap,
+            **ood,
+        )
+
+    def _tta_prediction(self, logits: np.ndarray, features: np.ndarray) -> Prediction:
+        """One answer from the ``(V, C)`` logits and features of the TTA views."""
+        single = self._prediction(logits[0], features[0], _item(self.ood_scores(features[:1]), 0))
+        odds = self.log_odds(logits)
+        calibration = self.tta_calibration or self.calibration
+        thresholds = self.tta_thresholds or self.thresholds
+        p_views = np.asarray(calibration.apply(odds.astype(np.float64)))
+        interval = spread(p_views, (thresholds.t1, thresholds.t2))
+        fields = {"p_low": interval.low, "p_high": interval.high, "unstable": interval.unstable}
+        if self.tta_calibration is None:  # no refitted map: keep the validated answer
+            return dataclasses.replace(single, **fields)
+        mean_odds = float(odds.mean())
+        p = float(np.asarray(self.tta_calibration.apply(np.array([mean_odds])))[0])
+        probs = np.mean([_softmax(lg) for lg in logits], axis=0)
+        return dataclasses.replace(
+            single,
+            p_malignant=p,
+            log_odds=mean_odds,
+            label="malignant" if p >= thresholds.operating else "benign",
+            grade=int(assign_grade(p, thresholds)),
+            class_probs={c: float(v) for c, v in zip(self.classes, probs, strict=True)},
+            n_views=interval.n_views,
+            **fields,
         )
 
     def heatmap(self, features: np.ndarray, probs: np.ndarray) -> np.ndarray:
@@ -229,6 +317,15 @@ class Classifier:
                 )
             self._head_weights = np.load(path)["kernel"]
         return self._head_weights
+
+
+def _item(values: np.ndarray | None, i: int) -> float | None:
+    return None if values is None else float(values[i])
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    probs = np.exp(logits - logits.max())
+    return probs / probs.sum()
 
 
 _CACHE: dict[Path, Classifier] = {}

@@ -15,7 +15,7 @@ class FakeClassifier:
     def __init__(self, p: float = 0.7, grade: int = 3):
         self.p, self.grade, self.inputs = p, grade, []
 
-    def predict(self, image: np.ndarray) -> Prediction:
+    def predict(self, image: np.ndarray, *, tta: bool = False) -> Prediction:
         self.inputs.append(image)
         heat = np.zeros((7, 7), np.float32)
         heat[3, 3] = 1.0

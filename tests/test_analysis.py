@@ -79,12 +79,21 @@ def test_analysis_has_every_part_and_leaves_input_alone(sample, fake):
         "describe",
         "classify",
         "overlays",
+        "quality",
         "total",
     }
     assert all(v >= 0 for v in result.timings_ms.values())
+    assert result.quality is not None and len(result.quality.checks) == 5
     assert result.prediction is result.validated_prediction
     assert result.preprocessed_prediction is None
     assert result.model_input == "original"
+
+
+def test_quality_checks_run_on_the_working_image(sample, fake):
+    blurred = cv2.GaussianBlur(sample, (0, 0), 3)
+    result = analyze(blurred, AnalysisSettings(), fake)
+    assert not result.quality["focus"].passed
+    assert "out of focus" in " ".join(result.quality.messages)
 
 
 def test_default_settings_classify_the_original_photo(sample, fake):

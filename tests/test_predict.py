@@ -65,3 +65,15 @@ def test_missing_model_is_a_clear_error(tmp_path, sample_paths, capsys):
     )
     assert code == 2
     assert "Model file missing" in capsys.readouterr().err
+
+
+def test_predict_writes_the_ood_columns(tmp_path, sample_paths):
+    out = tmp_path / "preds.csv"
+    assert predict.main([str(sample_paths[0]), "--out", str(out), "--no-progress"]) == 0
+    frame = pd.read_csv(out, keep_default_na=False)
+    assert {"ood_score", "ood"} <= set(frame.columns)
+    if (MODELS_DIR / "ood.npz").is_file():
+        assert float(frame.loc[0, "ood_score"]) > 0
+        assert int(frame.loc[0, "ood"]) == 0  # a bundled dermoscopy sample is in distribution
+    else:
+        assert frame.loc[0, "ood_score"] == "" and frame.loc[0, "ood"] == ""

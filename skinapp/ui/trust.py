@@ -1,0 +1,243 @@
+"""Page sections for trust: quality warnings, the OOD warning, the TTA interval, the dashboard.
+
+Only layout and formatting; every number comes from an :class:`~skinapp.analysis.Analysis`
+or from ``models/trust.json`` (written by ``python -m skinapp.evaluate --trust``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from skinapp.analysis import Analysis
+from skinapp.ui import cache, views
+
+__all__ = [
+    "OOD_MESSAGE",
+    "dashboard_section",
+    "is_ood",
+    "ood_warning",
+    "performance_metrics",
+    "quality_warnings",
+    "summary_frame",
+    "uncertainty_note",
+]
+
+#: The warning that replaces the result for a photo the model was not made for.
+OOD_MESSAGE = (
+    "**This does not look like a dermoscopic image of a skin lesion.** The model was trained "
+    "only on dermoscopic photos of single skin lesions, so its result and risk grade for this "
+    "image would be meaningless and are not shown. Upload a dermoscopic photo of one lesion."
+)
+
+_CHECK_LABELS = {
+    "focus": "focus",
+    "exposure": "exposure",
+    "border": "lesion inside the frame",
+    "size": "lesion size in the frame",
+    "color_cast": "colour balance",
+}
+
+
+def is_ood(analysis: Analysis) -> bool:
+    """True when the model flagged the photo as out of distribution."""
+    return bool(analysis.prediction.ood)
+
+
+def quality_warnings(analysis: Analysis) -> None:
+    """One warning per failed image-quality check (or a one-line all-clear)."""
+    report = analysis.quality
+    if report is None:
+        return
+    for check in report.failed:
+        st.warning(check.message, icon=":material/photo_camera:")
+    if report.ok:
+        st.caption(
+            ":material/check_circle: Photo quality checks passed: "
+            + ", ".join(_CHECK_LABELS[c.name] for c in report.checks)
+            + "."
+        )
+    else:
+        st.caption(
+            "The result below may be less reliable than the measured performance suggests "
+            "until the photo is retaken."
+        )
+
+
+def ood_warning(analysis: Analysis) -> None:
+    """The out-of-distribution warning, shown instead of the result card."""
+    pred = analysis.prediction
+    st.warning(OOD_MESSAGE, icon=":material/block:")
+    st.caption(
+        f"Out-of-distribution score {pred.ood_score:.2f} (photos above the threshold look "
+        "unlike the training lesions to the model's own features)."
+    )
+
+
+def uncertainty_note(analysis: Analysis) -> None:
+    """The probability interval over the TTA views, and a warning when the grade is unstable."""
+    pred = analysis.prediction
+    if pred.p_low is None or pred.p_high is None:
+        return
+    views_text = f"{pred.n_views} orientations" if pred.n_views > 1 else "8 orientations"
+    st.caption(
+        f"Probability {pred.p_malignant:.1%}, range {pred.p_low:.1%}–{pred.p_high:.1%} over "
+        f"{views_text} of the same photo (flips and quarter turns)."
+    )
+    if pred.unstable:
+        st.warning(
+            "The risk grade is unstable: rotating or flipping the photo moves the probability "
+            "across a grade boundary. Treat the grade as borderline; a second photo may help.",
+            icon=":material/balance:",
+        )
+
+
+def performance_metrics(
+    analysis: Analysis, metrics: Mapping[str, Any] | None
+) -> Mapping[str, Any] | None:
+    """The measured performance that applies to this result, in ``metrics.json``'s layout.
+
+    A TTA-averaged answer (``n_views > 1``) uses its own calibration and thresholds, so its
+    test figures come from ``trust.json``; a single-view answer uses ``metrics.json``.
+    """
+    if analysis.prediction.n_views <= 1:
+        return metrics
+    tta = (cache.model_json("trust.json") or {}).get("tta") or {}
+    if not tta.get("test"):
+        return metrics
+    return {"test": {**tta["test"], "grades": tta["test"].get("grades", [])}}
+
+
+def summary_frame(results: list[tuple[str, Analysis]]) -> pd.DataFrame:
+    """:func:`views.summary_frame` with the trust columns: no grade for OOD photos."""
+    frame = views.summary_frame(results)
+    ood = [is_ood(a) for _, a in results]
+    frame["Risk grade"] = [
+        "not shown" if o else str(g) for o, g in zip(ood, frame["Risk grade"], strict=True)
+    ]
+    frame.loc[ood, ["Result", "Probability of malignancy"]] = "not a dermoscopic image?"
+    frame["Photo quality"] = [
+        "ok" if a.quality is None or a.quality.ok else ", ".join(c.name for c in a.quality.failed)
+        for _, a in results
+    ]
+    return frame
+
+
+# === Dashboard ===
+
+
+def _pct(value: Any) -> str:
+    return views.fmt(value, ".1%")
+
+
+def _quality_table(quality: Mapping[str, Any]) -> pd.DataFrame:
+    rows = []
+    for family, block in quality.get("degradations", {}).items():
+        check = block["check"]
+        for row in block["levels"]:
+            rows.append(
+                {
+                    "Degradation": family,
+                    "Level": row["level"],
+                    "Test AUC": views.fmt(row["auc"]),
+                    "AUC drop": views.fmt(row["auc_drop"]),
+                    "Caught by its check": _pct(row.get(check)),
+                    "Check": check,
+                    "Any check": _pct(row.get("any")),
+                    "n": block["n"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _auc_figure(quality: Mapping[str, Any]) -> go.Figure:
+    fig = go.Figure()
+    for family, block in quality.get("degradations", {}).items():
+        levels = block["levels"]
+        fig.add_scatter(
+            x=[r["level"] for r in levels],
+            y=[r["auc_drop"] for r in levels],
+            mode="lines+markers",
+            name=family,
+        )
+    fig.add_hline(y=quality.get("auc_drop_threshold", 0.03), line_dash="dot")
+    fig.update_layout(
+        title="Drop of the test ROC AUC per degradation level",
+        xaxis_title="level (sigma, gamma, gain, share cut, zoom)",
+        yaxis_title="AUC drop",
+        height=360,
+    )
+    return fig
+
+
+def dashboard_section() -> None:
+    """Photo quality, out-of-distribution and TTA results from ``trust.json``."""
+    trust = cache.model_json("trust.json")
+    st.subheader("Trust: photo quality, out-of-distribution warning, uncertainty")
+    if trust is None:
+        st.caption(
+            "No trust.json next to the model: run `python -m skinapp.evaluate --data "
+            "../shared/data/derm --model-dir models --trust`."
+        )
+        return
+    quality, ood, tta = trust.get("quality", {}), trust.get("ood", {}), trust.get("tta", {})
+    tabs = st.tabs(["Photo quality", "Out of distribution", "Uncertainty (TTA)"])
+    with tabs[0]:
+        fa = quality.get("false_alarms_test", {})
+        st.caption(
+            "False alarms on original test photos: "
+            + ", ".join(
+                f"{k} {_pct(fa.get(k))}"
+                for k in ("focus", "exposure", "border", "size", "color_cast", "any")
+            )
+            + f". {fa.get('note', '')}"
+        )
+        st.plotly_chart(_auc_figure(quality), key="trust_auc")
+        st.dataframe(_quality_table(quality), hide_index=True, width="stretch")
+    with tabs[1]:
+        rows = [
+            {
+                "Against": name,
+                "Images": block["n"],
+                "AUROC": views.fmt(block["auroc"], ".4f"),
+                "Flagged": _pct(block["detected"]),
+            }
+            for name, block in ood.get("against", {}).items()
+        ]
+        st.caption(
+            f"{ood.get('method', '')}; threshold {views.fmt(ood.get('threshold'))} "
+            f"({ood.get('threshold_rule', '')}). Test lesions flagged: "
+            f"{_pct(ood.get('test_flagged'))} of {ood.get('test_n', '?')}."
+        )
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    with tabs[2]:
+        single, both = tta.get("single_view_test") or {}, tta.get("test") or {}
+        interval = tta.get("interval") or {}
+        frame = pd.DataFrame(
+            [
+                {
+                    "Answer": name,
+                    "ROC AUC": views.fmt((block.get("roc_auc") or {}).get("auc")),
+                    "ECE": views.fmt(block.get("ece")),
+                    "Brier": views.fmt(block.get("brier")),
+                    "Sensitivity": _pct((block.get("threshold_metrics") or {}).get("sensitivity")),
+                    "Specificity": _pct((block.get("threshold_metrics") or {}).get("specificity")),
+                }
+                for name, block in (("single view", single), ("TTA, 8 views", both))
+            ]
+        )
+        st.dataframe(frame, hide_index=True, width="stretch")
+        latency = tta.get("latency_ms") or {}
+        st.caption(
+            f"Used in the app: {'yes' if tta.get('used_in_app') else 'no'}. Interval = "
+            f"{interval.get('definition', '')}; median width {_pct(interval.get('median_width'))}; "
+            f"unstable grade on {_pct(interval.get('share_unstable'))} of test lesions (error "
+            f"rate {_pct(interval.get('error_rate_unstable'))} vs "
+            f"{_pct(interval.get('error_rate_stable'))} when stable). Latency per photo: "
+            f"{views.fmt(latency.get('single_view_median'), '.0f')} ms single view, "
+            f"{views.fmt(latency.get('tta_median'), '.0f')} ms with TTA."
+        )
