@@ -1,4 +1,4 @@
-"""OOD detector: fit/score/save on synthetic features; the shipped model tells a photo from a lesion."""
+"""OOD detector on synthetic features; the shipped model tells a photo from a lesion."""
 
 from __future__ import annotations
 

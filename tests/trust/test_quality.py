@@ -79,8 +79,7 @@ def test_lesion_cut_by_the_border_is_flagged(lesion):
 
 
 def test_small_lesion_is_flagged(lesion):
-    image, mask = lesion
-    small = degrade.zoom_out(image, 0.15, np.random.default_rng(0))
+    small = degrade.zoom_out(lesion[0], 0.15, np.random.default_rng(0))
     report = check_quality(small, segment_lesion(small).mask)
     assert not report["size"].passed
     assert "Move closer" in report["size"].message
