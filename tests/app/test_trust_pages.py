@@ -40,7 +40,7 @@ def _warnings(at: AppTest) -> str:
 
 
 def test_blurred_photo_gets_the_focus_warning_before_the_result():
-    blurred = cv2.GaussianBlur(read_image(SAMPLE), (0, 0), 3)
+    blurred = cv2.GaussianBlur(read_image(SAMPLE), (0, 0), 1.5)  # heavier blur is also OOD
     at = _diagnose(blurred)
     assert "out of focus" in _warnings(at)
     assert at.metric  # the result is still shown, after the warning
