@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.trust:
         from skinapp.trust.measure import run_trust
 
-        run_trust(data_dir, model_dir, seed=args.seed)
+        run_trust(data_dir, model_dir, seed=args.seed, command=extra["evaluate_command"])
     return 0
 
 

@@ -421,7 +421,12 @@ def _family_summary(rows: list[dict], target: str, population: str, n: int) -> d
 
 
 def run_trust(
-    data_dir: str | Path, model_dir: str | Path, *, seed: int = 0, batch_size: int = 64
+    data_dir: str | Path,
+    model_dir: str | Path,
+    *,
+    seed: int = 0,
+    batch_size: int = 64,
+    command: str = "",
 ) -> dict[str, Any]:
     """Fit the OOD detector and TTA calibration, measure everything, write the files.
 
@@ -478,6 +483,8 @@ def run_trust(
         {
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "model_version": clf.version,
+            "command": command
+            or f"python -m skinapp.evaluate --data {data_dir} --model-dir {model_dir} --trust",
             "seed": seed,
             "quality": quality,
             "ood": ood,

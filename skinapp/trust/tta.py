@@ -100,8 +100,9 @@ def load_tta_calibration(
 
     The single-view calibration does not fit TTA-averaged log-odds (averaging shrinks them),
     so TTA answers are only calibrated with a map refitted on validation TTA outputs. None
-    when ``trust.json`` is absent, has no ``tta`` block, or was made for another model
-    version (the caller then falls back to the validated single-view answer).
+    when ``trust.json`` is absent, has no ``tta`` block, was made for another model version,
+    or measured no gain from TTA (``used_in_app`` false): the caller then keeps the
+    validated single-view answer.
 
     Returns
     -------
@@ -112,6 +113,9 @@ def load_tta_calibration(
         return None
     try:
         block = json.loads(path.read_text()).get("tta") or {}
+        if not block.get("used_in_app", True):
+            logger.info("TTA did not improve the model on test (%s): single-view answers", path)
+            return None
         if block.get("model_version") != model_version:
             logger.warning(
                 "%s was made for model %s, not %s: TTA calibration ignored; rerun "

@@ -41,6 +41,8 @@ def test_tta_calibration_is_ignored_for_another_model(tmp_path):
     calibration, thresholds = load_tta_calibration(tmp_path, "other")
     assert calibration.a == 1.0 and thresholds.t2 == 0.4
     assert load_tta_calibration(tmp_path / "missing", "other") is None
+    (tmp_path / TRUST_FILE).write_text(json.dumps({"tta": {**block, "used_in_app": False}}))
+    assert load_tta_calibration(tmp_path, "other") is None
 
 
 @pytest.mark.skipif(
