@@ -51,6 +51,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "CONTOUR_COLOR",
     "HAIR_COLOR",
+    "OOD_NOTE",
     "STEP_LABELS",
     "USE_TTA",
     "WORK_MAX_SIDE",
@@ -69,6 +70,11 @@ WORK_MAX_SIDE = 1024
 CONTOUR_COLOR = (0, 230, 118)
 #: RGB colour of the hair mask overlay.
 HAIR_COLOR = (255, 0, 200)
+#: Note added when the model's features say the photo is out of distribution.
+OOD_NOTE = (
+    "This does not look like a dermoscopic image of a skin lesion: the model's result and "
+    "risk grade for it are not meaningful."
+)
 #: Classify with test-time augmentation (8 views in one batch, tens of ms). The reported
 #: probability is the TTA mean only where ``models/trust.json`` measured a gain for this
 #: model (shipped model, test: ROC AUC 0.905 -> 0.915, Brier 0.091 -> 0.085); otherwise the
@@ -409,6 +415,8 @@ def analyze(image: np.ndarray, settings: AnalysisSettings, classifier: Classifie
     timings["total"] = _ms(start)
 
     notes = _notes(settings, image.shape[:2], work.shape[:2], segmentation)
+    if prediction.ood:  # also reaches the HTML report, which shows the notes
+        notes = (OOD_NOTE, *notes)
     logger.info(
         "Analysed %s image (working %s) in %.0f ms: p=%.3f grade %d",
         image.shape[:2],

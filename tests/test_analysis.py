@@ -18,6 +18,7 @@ import pytest
 from skinapp.analysis import (
     CONTOUR_COLOR,
     STEP_LABELS,
+    USE_TTA,
     Analysis,
     AnalysisSettings,
     analyze,
@@ -345,7 +346,7 @@ def test_shipped_model_result_is_consistent(sample, shipped_classifier):
     assert pred.label in ("benign", "malignant")
     assert pred.heatmap is not None and pred.heatmap.shape[0] == pred.heatmap.shape[1]
     assert result.preprocessed_prediction is not None
-    direct = shipped_classifier.predict(sample)
+    direct = shipped_classifier.predict(sample, tta=USE_TTA)
     assert pred.p_malignant == pytest.approx(direct.p_malignant, abs=1e-6)
 
 

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from skinapp.analysis import Analysis
+from skinapp.trust.tta import N_VIEWS
 from skinapp.ui import cache, views
 
 __all__ = [
@@ -83,10 +84,9 @@ def uncertainty_note(analysis: Analysis) -> None:
     pred = analysis.prediction
     if pred.p_low is None or pred.p_high is None:
         return
-    views_text = f"{pred.n_views} orientations" if pred.n_views > 1 else "8 orientations"
     st.caption(
         f"Probability {pred.p_malignant:.1%}, range {pred.p_low:.1%}–{pred.p_high:.1%} over "
-        f"{views_text} of the same photo (flips and quarter turns)."
+        f"{N_VIEWS} orientations of the same photo (flips and quarter turns)."
     )
     if pred.unstable:
         st.warning(

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from skinapp.analysis import OOD_NOTE
 from skinapp.io import encode_png, read_image
 from skinapp.serving import default_model_dir
 from skinapp.ui import state
@@ -65,6 +66,7 @@ def test_natural_photo_gets_the_ood_warning_instead_of_the_grade():
     at = _diagnose(skimage_data.chelsea())
     assert OOD_MESSAGE in _warnings(at)
     assert "Risk grade" not in {m.label for m in at.metric}
+    assert any(OOD_NOTE in c.value for c in at.caption)  # the note also goes into the report
 
 
 @pytest.mark.skipif(not (MODELS / "trust.json").is_file(), reason="no trust.json")
