@@ -77,11 +77,7 @@ for note in analysis.notes:
 left, right = st.columns([3, 2])
 with left:
     metrics = trust_views.performance_metrics(analysis, cache.model_json("metrics.json"))
-    if trust_views.is_ood(analysis):
-        trust_views.ood_warning(analysis)
-    else:
-        views.result_card(analysis, metrics)
-        trust_views.uncertainty_note(analysis)
+    trust_views.result_or_warning(analysis, metrics)
 with right:
     st.subheader("Lesion descriptors (ABCD)")
     views.descriptor_table(analysis)

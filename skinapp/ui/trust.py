@@ -24,6 +24,7 @@ __all__ = [
     "ood_warning",
     "performance_metrics",
     "quality_warnings",
+    "result_or_warning",
     "summary_frame",
     "uncertainty_note",
 ]
@@ -77,6 +78,15 @@ def ood_warning(analysis: Analysis) -> None:
         f"Out-of-distribution score {pred.ood_score:.2f} (photos above the threshold look "
         "unlike the training lesions to the model's own features)."
     )
+
+
+def result_or_warning(analysis: Analysis, metrics: Mapping[str, Any] | None) -> None:
+    """The result card with its TTA interval, or the OOD warning instead of the grade."""
+    if is_ood(analysis):
+        ood_warning(analysis)
+    else:
+        views.result_card(analysis, metrics)
+        uncertainty_note(analysis)
 
 
 def uncertainty_note(analysis: Analysis) -> None:
