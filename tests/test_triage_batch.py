@@ -20,7 +20,7 @@ from tests.fakes import FakeClassifier
 class BrightnessClassifier(FakeClassifier):
     """Darker photo, higher risk: distinct, known grades and probabilities per sample."""
 
-    def predict(self, image: np.ndarray) -> Prediction:
+    def predict(self, image: np.ndarray, *, tta: bool = False) -> Prediction:
         base = super().predict(image)
         p = float(1.0 - image.mean() / 255.0)
         grade = 1 if p < 0.4 else 2 if p < 0.5 else 3
