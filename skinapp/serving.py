@@ -243,11 +243,24 @@ class Classifier:
             return self._tta_prediction(logits, features)
         return self._prediction(logits[0], features[0], _item(self.ood_scores(features), 0))
 
-    def predict_batch(self, images: list[np.ndarray], with_heatmap: bool = False):
-        """Classify several photos in one call; returns a list of :class:`Prediction`."""
+    def predict_batch(
+        self, images: list[np.ndarray], with_heatmap: bool = False, *, tta: bool = False
+    ):
+        """Classify several photos in one call; returns a list of :class:`Prediction`.
+
+        ``tta=True`` gives each photo the same answer as ``predict(image, tta=True)`` (the app's
+        answer): all photos' eight views go through the network in one batch.
+        """
         if not images:
             return []
         batch = np.stack([prepare_model_input(im, self.input_spec) for im in images])
+        if tta:
+            logits, features = self.run(np.concatenate([tta_views(x) for x in batch]))
+            n = len(logits) // len(images)
+            return [
+                self._tta_prediction(logits[i * n : (i + 1) * n], features[i * n : (i + 1) * n])
+                for i in range(len(images))
+            ]
         logits, features = self.run(batch)
         scores = self.ood_scores(features)
         return [

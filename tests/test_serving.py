@@ -50,6 +50,19 @@ def test_batch_equals_single(classifier, sample_paths):
         assert b.p_malignant == pytest.approx(s.p_malignant, abs=1e-5)
 
 
+def test_tta_batch_equals_the_apps_single_answer(classifier, sample_paths):
+    images = [read_image(p) for p in sample_paths[:3]]
+    batch = classifier.predict_batch(images, tta=True)
+    for b, im in zip(batch, images, strict=True):
+        s = classifier.predict(im, tta=True)
+        assert b.p_malignant == pytest.approx(s.p_malignant, abs=1e-5)
+        assert (b.grade, b.p_low, b.p_high) == (
+            s.grade,
+            pytest.approx(s.p_low, abs=1e-5),
+            pytest.approx(s.p_high, abs=1e-5),
+        )
+
+
 def test_grades_are_monotonic_in_probability(classifier):
     p = np.linspace(0, 1, 201)
     grades = np.asarray(classifier.grade(p))

@@ -60,6 +60,81 @@ def _ablation_text(ablation: dict[str, Any] | None) -> str:
     )
 
 
+def _ensemble_text(config: dict[str, Any]) -> str:
+    """What differs between the members of an ensemble (empty for a single model)."""
+    members = config.get("ensemble") or []
+    if not members:
+        return ""
+    configs = [m.get("train_config") or {} for m in members]
+    keys = sorted({k for c in configs for k in c if k not in ("out", "data", "cache_dir")})
+    differing = [k for k in keys if len({json.dumps(c.get(k)) for c in configs}) > 1]
+    rows = "\n".join(
+        f"| {i + 1} | `{m.get('source')}` | "
+        + ", ".join(f"{k} {configs[i].get(k)}" for k in differing)
+        + " |"
+        for i, m in enumerate(members)
+    )
+    return f"""- **Ensemble of {len(members)} members** trained with this recipe; their diagnosis logits are
+  averaged inside one model (`python -m skinapp.model.ensemble`), so the LiteRT export, heat
+  maps (exact Grad-CAM of the averaged head) and every number below cover the ensemble. The
+  members were chosen on validation ROC AUC (see the closing note of issue #5 for the
+  comparison). Settings that differ between members (the rest as above, from member 1):
+
+| member | trained as | differs in |
+| --- | --- | --- |
+{rows}
+"""
+
+
+def _tta_text(trust: dict[str, Any] | None, model_version: str | None) -> str:
+    """The app's answer: 8-view test-time augmentation, from ``trust.json``."""
+    tta = (trust or {}).get("tta")
+    if not tta or "test" not in tta:
+        return "No TTA measurement saved with this model: run `python -m skinapp.evaluate ... --trust`.\n"
+    stale = (
+        "**Stale:** measured for another model version.\n\n"
+        if model_version and tta.get("model_version") != model_version
+        else ""
+    )
+    single, test = tta["single_view_test"], tta["test"]
+
+    def row(name: str, get) -> str:
+        return f"| {name} | {get(single)} | {get(test)} |"
+
+    rows = "\n".join(
+        [
+            row("ROC AUC", lambda b: format_auc(b["roc_auc"])),
+            row(
+                "balanced accuracy",
+                lambda b: format_number(b["threshold_metrics"]["balanced_accuracy"]),
+            ),
+            row("sensitivity", lambda b: format_number(b["threshold_metrics"]["sensitivity"])),
+            row("specificity", lambda b: format_number(b["threshold_metrics"]["specificity"])),
+            row("ECE", lambda b: format_number(b["ece"])),
+            row("Brier", lambda b: format_number(b["brier"])),
+            row("sensitivity at t1", lambda b: format_number(b["sensitivity_at_t1"])),
+            row(
+                "grade 1 / 2 / 3 share",
+                lambda b: " / ".join(_pct(g["share"]) for g in b["grades"]),
+            ),
+            row(
+                "malignancy rate in grade 1 / 2 / 3",
+                lambda b: " / ".join(_pct(g["malignancy_rate"]) for g in b["grades"]),
+            ),
+        ]
+    )
+    used = "uses" if tta.get("used_in_app") else "does **not** use"
+    return f"""{stale}The app and `python -m skinapp.predict` ({used} it for this model) classify the 8 flips and
+quarter turns of the photo in one batch and report the mean log-odds under a Platt map and
+grade thresholds refitted on the validation TTA outputs (`trust.json`); the single-view
+calibration does not fit averaged scores. Test split, same images:
+
+| metric | single view (tables above) | 8-view TTA (the app's answer) |
+| --- | --- | --- |
+{rows}
+"""
+
+
 def render_model_card(
     metrics: dict[str, Any],
     config: dict[str, Any],
@@ -127,7 +202,7 @@ the history and a clinical examination.
 - Class balance: sample weights give benign and malignant the same total weight.
 - Callbacks: early stopping (patience {tc.get("patience")}), ReduceLROnPlateau and
   ModelCheckpoint on validation ROC AUC; CSVLogger (`history.csv`). Seed {tc.get("seed")}.
-
+{_ensemble_text(config)}
 ## Results on the test split (n = {test["n"]}, {test["n_malignant"]} malignant)
 | metric | value |
 | --- | --- |
@@ -160,6 +235,8 @@ lesions above it), grade 3 if p ≥ t2 = {format_number(th["t2"])} (specificity 
 | --- | --- | --- | --- | --- | --- | --- |
 {_group_rows(test.get("by_group", {}))}
 
+### The app's answer: test-time augmentation
+{_tta_text((evidence or {}).get("trust"), extra.get("model_version"))}
 {render_evidence(evidence or {}, metrics)}
 ## Calibration
 {cal.get("method")} scaling fitted on val (temperature {format_number(cal.get("temperature"))}).
@@ -195,6 +272,7 @@ EVIDENCE_FILES = {
     "leakage": "leakage.json",
     "baseline": "baseline.json",
     "ablation": "ablation.json",
+    "trust": "trust.json",
 }
 
 DX_NAMES = {
