@@ -6,7 +6,8 @@ PORT   ?= 8501
 DATA   ?= ../shared/data/derm
 WEIGHTS ?= ../shared/pretrained/mobilenet_v2_1.0_224_no_top.weights.h5
 
-.PHONY: install install-dev run test lint bench share train evaluate segment-metrics clean
+.PHONY: install install-dev run test lint bench share train evaluate evidence cross-dataset \
+	segment-metrics clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -40,11 +41,27 @@ bench: install
 share: install
 	$(BIN)/python -m skinapp.share
 
+# The shipped model: two members trained on the same cached activations, averaged into one.
+TRAIN_ARGS = --data $(DATA) --backbone-weights $(WEIGHTS) --cache-dir runs/cache
 train: install
-	$(BIN)/python -m skinapp.train --data $(DATA) --backbone-weights $(WEIGHTS) --out models
+	$(BIN)/python -m skinapp.train $(TRAIN_ARGS) --out runs/member_1
+	$(BIN)/python -m skinapp.train $(TRAIN_ARGS) --out runs/member_2 \
+		--finetune-lr 3e-5 --dropout 0.5 --finetune-epochs 16 --patience 5
+	$(BIN)/python -m skinapp.model.ensemble runs/member_1 runs/member_2 --out models
 
 evaluate: install
-	$(BIN)/python -m skinapp.evaluate --data $(DATA) --model-dir models
+	$(BIN)/python -m skinapp.evaluate --data $(DATA) --model-dir models --trust
+
+evidence: install  ## ABCD baseline, ablations, leakage demo; re-renders the card and gallery
+	$(BIN)/python -m skinapp.evidence.baseline --data $(DATA) --model-dir models
+	$(BIN)/python -m skinapp.evidence.ablation --data $(DATA) --model-dir models
+	$(BIN)/python -m skinapp.evidence.leakage --data $(DATA) --out models/leakage.json
+	$(BIN)/python -m skinapp.evidence.report --data $(DATA) --model-dir models
+
+cross-dataset: install  ## train on HAM10000 only, test on the other collections
+	$(BIN)/python -m skinapp.train $(TRAIN_ARGS) --out runs/ham_only --train-datasets HAM10000
+	$(BIN)/python -m skinapp.evidence.cross_dataset --data $(DATA) --model-dir runs/ham_only \
+		--reference models
 
 segment-metrics: install
 	$(BIN)/python -m skinapp.vision.measure --data $(DATA) --out models/segmentation_metrics.json
