@@ -6,9 +6,10 @@ content, whatever their extension), or a folder in the derm layout (``metadata.c
 
 ``image_id, p_malignant, prediction, grade, ood_score, ood, error``
 
-``p_malignant`` is calibrated; ``grade`` is the risk grade 1–3 (not a cancer stage). By
-default each image gets the app's answer (8-view test-time augmentation where the model has a
-TTA calibration); ``--single-view`` is about 8 times faster.
+``p_malignant`` is calibrated; ``grade`` is the risk grade 1–3 (not a cancer stage). One view
+per image by default (the validated single-view calibration, ``metrics.json``; fast enough for
+archives); ``--tta`` gives the app's answer, the 8-view test-time augmentation mean under its
+own calibration (``trust.json``), about 8 times slower.
 ``ood_score`` is the out-of-distribution score of the model's features and ``ood`` is 1 when
 the image does not look like a dermoscopic photo of a skin lesion (then do not trust the
 grade); both are empty when the model folder has no ``ood.npz``. A file that
@@ -40,9 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-dir", default=None, help="model folder (default: shipped models/)")
     p.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     p.add_argument(
-        "--single-view",
+        "--tta",
         action="store_true",
-        help="one view per image (about 8x faster); default: the app's 8-view TTA answer",
+        help="the app's answer: mean of 8 flips/quarter turns (about 8x slower)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -89,12 +90,12 @@ def _chunks(items: Iterator, size: int) -> Iterator[list]:
 
 
 def predict_rows(
-    classifier, inputs: Iterator, batch_size: int = BATCH_SIZE, *, tta: bool = True
+    classifier, inputs: Iterator, batch_size: int = BATCH_SIZE, *, tta: bool = False
 ) -> Iterator[dict]:
     """Classify ``(image_id, path, error)`` items in batches; yield one CSV row each.
 
-    ``tta`` (default) gives the app's answer: the mean of the eight flips/quarter turns under
-    the calibration refitted for it (``Classifier.predict(image, tta=True)``).
+    ``tta=True`` gives the app's answer: the mean of the eight flips/quarter turns under the
+    calibration refitted for it (``Classifier.predict(image, tta=True)``).
     """
     from skinapp.errors import SkinappError
     from skinapp.io import read_image
@@ -144,9 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         task = progress.add_task("classifying", total=len(inputs))
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
-        for row in predict_rows(
-            classifier, iter(inputs), args.batch_size, tta=not args.single_view
-        ):
+        for row in predict_rows(classifier, iter(inputs), args.batch_size, tta=args.tta):
             writer.writerow(row)
             n_err += bool(row["error"])
             n_ok += not row["error"]

@@ -77,3 +77,23 @@ def test_predict_writes_the_ood_columns(tmp_path, sample_paths):
         assert int(frame.loc[0, "ood"]) == 0  # a bundled dermoscopy sample is in distribution
     else:
         assert frame.loc[0, "ood_score"] == "" and frame.loc[0, "ood"] == ""
+
+
+def test_tta_flag_gives_the_apps_answer(tmp_path, sample_paths):
+    from skinapp.io import read_image
+    from skinapp.serving import Classifier
+
+    out_single, out_tta = tmp_path / "single.csv", tmp_path / "tta.csv"
+    paths = [str(p) for p in sample_paths[:2]]
+    assert predict.main([*paths, "--out", str(out_single), "--no-progress"]) == 0
+    assert predict.main([*paths, "--out", str(out_tta), "--no-progress", "--tta"]) == 0
+    single, tta = pd.read_csv(out_single), pd.read_csv(out_tta)
+    classifier = Classifier(MODELS_DIR)
+    for i, path in enumerate(sample_paths[:2]):
+        image = read_image(path)
+        assert single.loc[i, "p_malignant"] == pytest.approx(
+            classifier.predict(image).p_malignant, abs=1e-4
+        )
+        app = classifier.predict(image, tta=True)
+        assert tta.loc[i, "p_malignant"] == pytest.approx(app.p_malignant, abs=1e-4)
+        assert tta.loc[i, "grade"] == app.grade

@@ -124,8 +124,8 @@ def _tta_text(trust: dict[str, Any] | None, model_version: str | None) -> str:
         ]
     )
     used = "uses" if tta.get("used_in_app") else "does **not** use"
-    return f"""{stale}The app and `python -m skinapp.predict` ({used} it for this model) classify the 8 flips and
-quarter turns of the photo in one batch and report the mean log-odds under a Platt map and
+    return f"""{stale}The app ({used} it for this model) and `python -m skinapp.predict --tta` classify the 8 flips
+and quarter turns of the photo in one batch and report the mean log-odds under a Platt map and
 grade thresholds refitted on the validation TTA outputs (`trust.json`); the single-view
 calibration does not fit averaged scores. Test split, same images:
 
