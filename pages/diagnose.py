@@ -32,11 +32,7 @@ if not images:
     st.info("Upload a dermoscopic photo, use the camera, or pick a bundled sample to begin.")
     st.stop()
 
-try:
-    classifier = cache.classifier()
-except SkinappError as err:
-    st.error(str(err))
-    st.stop()
+classifier = cache.classifier_or_stop()
 
 settings = dataclasses.replace(state.current_settings(), mm_per_pixel=mm_per_pixel)
 if settings.differs_from_validated_defaults():

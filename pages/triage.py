@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from skinapp.errors import SkinappError
 from skinapp.triage import to_csv
 from skinapp.ui import batch, cache, state, views
 
@@ -20,11 +19,7 @@ if not uploads:
     st.info("Upload photos or zip files of photos (or add the bundled samples) to begin.")
     st.stop()
 
-try:
-    classifier = cache.classifier()
-except SkinappError as err:
-    st.error(str(err))
-    st.stop()
+classifier = cache.classifier_or_stop()
 
 result = batch.analysed(uploads, classifier)
 batch.problem_list(result)

@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from skinapp.analysis import Analysis, AnalysisSettings, analyze_bytes
+from skinapp.errors import SkinappError
 from skinapp.serving import Classifier, default_model_dir
 
 __all__ = [
@@ -69,6 +70,16 @@ def classifier() -> Classifier:
     """
     path = model_dir()
     return _load_classifier(str(path), _mtime(path / "model.tflite"))
+
+
+def classifier_or_stop() -> Classifier:
+    """:func:`classifier`, or the error as a message and the page stops (pages call this)."""
+    try:
+        return classifier()
+    except SkinappError as err:
+        st.error(str(err))
+        st.stop()
+        raise  # st.stop() raises; this keeps type checkers and readers certain
 
 
 @st.cache_data(max_entries=16, ttl="1h", show_spinner=False)

@@ -9,40 +9,19 @@ browser fails instead of skipping. Screenshots go to ``test-artifacts/``.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_app import CHROMIUM, CHROMIUM_ARGS, REPO, require_browser, running_app
 
 from skinapp.store import open_store
 from skinapp.store.config import store_config
 
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("SKINAPP_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
 FIRST = REPO / "skinapp" / "samples" / "ISIC_0000411.jpg"
 SECOND = REPO / "skinapp" / "samples" / "ISIC_0000452.jpg"
 
 pytestmark = pytest.mark.e2e
-
-
-def _require_browser() -> None:
-    if Path(CHROMIUM).exists():
-        return
-    message = f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
-    if os.environ.get("SKINAPP_REQUIRE_E2E"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -52,49 +31,11 @@ def data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def app_url(data_dir):
-    _require_browser()
-    port = _free_port()
+    require_browser()
     env = {**os.environ, "SKINAPP_DATA_DIR": str(data_dir)}
     env.pop("SKINAPP_DATABASE_URL", None)
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(REPO / "app.py"),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    proc = subprocess.Popen(
-        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(
-            "streamlit did not become healthy within 60 s:\n"
-            + proc.stdout.read().decode(errors="replace")[-3000:]
-        )
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_app(env) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +45,7 @@ def page(app_url):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
+            args=CHROMIUM_ARGS,
         )
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
