@@ -23,6 +23,7 @@ st.caption(
     "Headline numbers are on the held-out test split."
 )
 views.metric_cards(metrics)
+trust_views.app_answer_caption()
 
 roc, pr = cache.model_csv("roc.csv"), cache.model_csv("pr.csv")
 tabs = st.tabs(

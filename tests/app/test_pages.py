@@ -17,6 +17,7 @@ the model is committed, so they run in CI.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -290,6 +291,12 @@ def test_dashboard_renders_from_the_saved_files():
     assert any("Model card" in m.value for m in at.markdown)
     assert len(at.tabs) >= 7  # the evidence section adds its own tabs
     assert not at.error
+    trust_path = default_model_dir() / "trust.json"
+    trust = json.loads(trust_path.read_text()) if trust_path.is_file() else {}
+    if (trust.get("tta") or {}).get("used_in_app"):
+        auc = trust["tta"]["test"]["roc_auc"]["auc"]
+        captions = " ".join(c.value for c in at.caption)
+        assert "Diagnose page averages" in captions and f"ROC AUC {auc:.3f}" in captions
 
 
 @needs_metrics
