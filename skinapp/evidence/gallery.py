@@ -4,8 +4,9 @@ For every (diagnosis, dataset) cell the ``k`` most confident images of each appl
 are kept: missed malignant lesions (lowest probability below the operating threshold: false
 negatives, shown first), false alarms (benign with the highest probability), and correct
 calls at both ends. Each gets a small metadata-free JPEG of the photo and of its heat map
-(the app's Grad-CAM of the malignant log-odds), so the dashboard needs no access to the data.
-PH2 images are left out: their terms allow research use with citation, not redistribution.
+(the app's Grad-CAM of the malignant log-odds) for the dashboard. Only ``gallery.csv`` is
+committed with the model: the thumbnails are patient photos, made locally from the user's copy
+of the data and never redistributed (``.gitignore``). PH2 images are always left out.
 """
 
 from __future__ import annotations

@@ -262,6 +262,17 @@ def _gallery() -> None:
     shown = filter_gallery(gallery, dx, ds, kinds)
     st.caption(f"{len(shown)} images match; showing up to {GALLERY_MAX}.")
     folder = cache.model_dir() / "gallery"
+    if not any((folder / photo).is_file() for photo in shown["photo"]):
+        # Patient photos are not redistributed with the app: evaluate makes the thumbnails
+        # from the user's own copy of the data.
+        st.info(
+            "The thumbnails are not shipped (patient photos stay with the data set). "
+            "`python -m skinapp.evaluate --data DATA --model-dir models` makes them from your "
+            "copy of the data; the table lists the same cases.",
+            icon=":material/image_not_supported:",
+        )
+        st.dataframe(shown.drop(columns=["photo", "heatmap"]), hide_index=True)
+        return
     columns = st.columns(3)
     for i, row in enumerate(shown.head(GALLERY_MAX).itertuples()):
         with columns[i % 3]:

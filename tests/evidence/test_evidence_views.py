@@ -103,6 +103,24 @@ def test_dashboard_renders_the_evidence_section(evidence_dir, monkeypatch):
     assert any("1 images match" in c.value for c in at.caption)
 
 
+def test_gallery_without_thumbnails_lists_the_cases(evidence_dir, tmp_path, monkeypatch):
+    """A fresh clone has gallery.csv but no photos (never committed): a table, not an error."""
+    import shutil
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(evidence_dir, model_dir)
+    for photo in (model_dir / "gallery").glob("*.jpg"):
+        photo.unlink()
+    monkeypatch.setenv("SKINAPP_MODEL_DIR", str(model_dir))
+    at = AppTest.from_file(str(REPO / "pages" / "dashboard.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.image
+    assert any("thumbnails are not shipped" in i.value for i in at.info)
+    frames = [df.value for df in at.dataframe]
+    assert any(set(f.get("image_id", [])) == {"G0", "G1"} for f in frames)
+
+
 def test_dashboard_without_evidence_files_points_to_the_commands(
     evidence_dir, tmp_path, monkeypatch
 ):
