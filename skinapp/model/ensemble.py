@@ -66,20 +66,8 @@ def members_of(model: keras.Model) -> list[keras.Model]:
 def head_kernel(model: keras.Model) -> np.ndarray:
     """Dense kernel ``(F * M, C)`` of the (averaged) head, for class-activation maps."""
     members = members_of(model)
-    kernels = [keras.ops.convert_to_numpy(_find_layer(m, "predictions").kernel) for m in members]
+    kernels = [keras.ops.convert_to_numpy(m.get_layer("predictions").kernel) for m in members]
     return np.concatenate(kernels, axis=0) / len(kernels)
-
-
-def _find_layer(model: keras.Model, name: str) -> keras.layers.Layer:
-    for layer in model.layers:
-        if layer.name == name:
-            return layer
-        if isinstance(layer, keras.Model):
-            try:
-                return _find_layer(layer, name)
-            except KeyError:
-                continue
-    raise KeyError(name)
 
 
 def merged_config(configs: list[dict], member_dirs: list[str]) -> dict:
