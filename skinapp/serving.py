@@ -258,7 +258,9 @@ class Classifier:
             logits, features = self.run(np.concatenate([tta_views(x) for x in batch]))
             n = len(logits) // len(images)
             return [
-                self._tta_prediction(logits[i * n : (i + 1) * n], features[i * n : (i + 1) * n])
+                self._tta_prediction(
+                    logits[i * n : (i + 1) * n], features[i * n : (i + 1) * n], with_heatmap
+                )
                 for i in range(len(images))
             ]
         logits, features = self.run(batch)
@@ -288,9 +290,12 @@ class Classifier:
             **ood,
         )
 
-    def _tta_prediction(self, logits: np.ndarray, features: np.ndarray) -> Prediction:
+    def _tta_prediction(
+        self, logits: np.ndarray, features: np.ndarray, with_heatmap: bool = True
+    ) -> Prediction:
         """One answer from the ``(V, C)`` logits and features of the TTA views."""
-        single = self._prediction(logits[0], features[0], _item(self.ood_scores(features[:1]), 0))
+        ood_score = _item(self.ood_scores(features[:1]), 0)
+        single = self._prediction(logits[0], features[0] if with_heatmap else None, ood_score)
         odds = self.log_odds(logits)
         calibration = self.tta_calibration or self.calibration
         thresholds = self.tta_thresholds or self.thresholds
