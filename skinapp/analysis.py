@@ -410,7 +410,12 @@ def analyze(image: np.ndarray, settings: AnalysisSettings, classifier: Classifie
     timings["overlays"] = _ms(t0)
 
     t0 = time.perf_counter()
-    quality = check_quality(work, segmentation.mask if segmentation.found else None)
+    quality = check_quality(
+        work,
+        segmentation.mask if segmentation.found else None,
+        detector=classifier.photometric,
+        features=validated.features,
+    )
     timings["quality"] = _ms(t0)
     timings["total"] = _ms(start)
 

@@ -31,7 +31,8 @@ from skinapp.model.grading import GradeThresholds, assign_grade
 from skinapp.model.preprocessing import ModelInputSpec, prepare_model_input
 from skinapp.model.report import load_calibration
 from skinapp.model.scores import malignant_direction, malignant_log_odds
-from skinapp.trust.ood import OOD_FILE, OODDetector, load_ood
+from skinapp.trust.ood import OOD_FILE, OODDetector, load_ood, pool_features
+from skinapp.trust.photometric import PHOTOMETRIC_FILE, PhotometricDetector, load_photometric
 from skinapp.trust.tta import load_tta_calibration, spread, tta_views
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ class Prediction:
     n_views : int
         1, or the number of TTA views ``p_malignant`` averages (their mean log-odds, with the
         calibration refitted for it).
+    features : (F,) float32 ndarray or None
+        Pooled penultimate features of the unrotated view (what the OOD score and the learned
+        quality checks of :mod:`skinapp.trust.photometric` read).
     """
 
     p_malignant: float
@@ -90,6 +94,7 @@ class Prediction:
     p_high: float | None = None
     unstable: bool = False
     n_views: int = 1
+    features: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 class Classifier:
@@ -139,6 +144,9 @@ class Classifier:
         self._model_bytes = model_path.read_bytes()
         self.version = hashlib.sha256(self._model_bytes).hexdigest()[:12]
         self.ood: OODDetector | None = self._load_ood() if calibrated else None
+        self.photometric: PhotometricDetector | None = (
+            self._load_photometric() if calibrated else None
+        )
         tta = load_tta_calibration(self.model_dir, self.version) if calibrated else None
         self.tta_calibration, self.tta_thresholds = tta or (None, None)
         self.created = config.get("created", "")
@@ -157,6 +165,23 @@ class Classifier:
             logger.warning(
                 "%s was fitted for model %s, not %s: no OOD warning. Rerun "
                 "`python -m skinapp.evaluate --trust`.",
+                path,
+                detector.model_version,
+                self.version,
+            )
+            return None
+        return detector
+
+    def _load_photometric(self) -> PhotometricDetector | None:
+        """``quality.npz`` if present and made for this model, else None (rules then apply)."""
+        path = self.model_dir / PHOTOMETRIC_FILE
+        if not path.is_file():
+            return None
+        detector = load_photometric(path)
+        if detector.model_version != self.version:
+            logger.warning(
+                "%s was fitted for model %s, not %s: exposure and colour cast fall back to "
+                "fixed rules. Rerun `python -m skinapp.evaluate --trust`.",
                 path,
                 detector.model_version,
                 self.version,
@@ -241,7 +266,9 @@ class Classifier:
         logits, features = self.run(tta_views(x) if tta else x[None])
         if tta:
             return self._tta_prediction(logits, features)
-        return self._prediction(logits[0], features[0], _item(self.ood_scores(features), 0))
+        return self._prediction(
+            logits[0], features[0], _item(self.ood_scores(features), 0), pool_features(features)[0]
+        )
 
     def predict_batch(
         self, images: list[np.ndarray], with_heatmap: bool = False, *, tta: bool = False
@@ -265,13 +292,20 @@ class Classifier:
             ]
         logits, features = self.run(batch)
         scores = self.ood_scores(features)
+        pooled = pool_features(features)
         return [
-            self._prediction(logits[i], features[i] if with_heatmap else None, _item(scores, i))
+            self._prediction(
+                logits[i], features[i] if with_heatmap else None, _item(scores, i), pooled[i]
+            )
             for i in range(len(images))
         ]
 
     def _prediction(
-        self, logits: np.ndarray, features: np.ndarray | None, ood_score: float | None
+        self,
+        logits: np.ndarray,
+        features: np.ndarray | None,
+        ood_score: float | None,
+        pooled: np.ndarray | None = None,
     ) -> Prediction:
         odds = float(self.log_odds(logits[None])[0])
         p = float(self.probability(np.array([odds]))[0])
@@ -287,6 +321,7 @@ class Classifier:
             grade=int(self.grade(p)),
             class_probs={c: float(v) for c, v in zip(self.classes, probs, strict=True)},
             heatmap=heatmap,
+            features=pooled,
             **ood,
         )
 
@@ -295,7 +330,12 @@ class Classifier:
     ) -> Prediction:
         """One answer from the ``(V, C)`` logits and features of the TTA views."""
         ood_score = _item(self.ood_scores(features[:1]), 0)
-        single = self._prediction(logits[0], features[0] if with_heatmap else None, ood_score)
+        single = self._prediction(
+            logits[0],
+            features[0] if with_heatmap else None,
+            ood_score,
+            pool_features(features[:1])[0],
+        )
         odds = self.log_odds(logits)
         calibration = self.tta_calibration or self.calibration
         thresholds = self.tta_thresholds or self.thresholds

@@ -11,6 +11,7 @@ class FakeClassifier:
     """Stands in for serving.Classifier: a fixed prediction, and a log of its inputs."""
 
     version = "fake0000"
+    photometric = None  # no learned quality checks: the fixed rules apply
 
     def __init__(self, p: float = 0.7, grade: int = 3):
         self.p, self.grade, self.inputs = p, grade, []

@@ -13,14 +13,18 @@ One pass per split through the serving classifier's ``run``:
    calibration and grade thresholds are refitted on the ``val`` TTA means (the single-view
    calibration does not fit averaged log-odds), and single view vs TTA is compared on
    ``test`` (AUC, ECE, Brier, sensitivity/specificity), with the latency of both paths.
-3. **Quality.** Every check on the original ``test`` photos (false alarms) and on degraded
+3. **Quality.** The learned exposure / colour-cast detector
+   (:mod:`skinapp.trust.photometric`) is fitted on ``val`` and copies of it degraded as in
+   its ``TRAINING_DEGRADATIONS``; saved as ``quality.npz``. Then every check on the original
+   ``test`` photos (false alarms) and on degraded
    copies (Gaussian blur, gamma darkening/brightening, colour casts, crops that cut the
    lesion, zoom-out), with the classifier's ROC AUC at each level and the level at which it
    drops by more than :data:`AUC_DROP`. The lesion checks need a segmentation per image, so
    they run on a seeded random subset of :data:`N_SEGMENT` test images.
 
-The quality thresholds themselves are constants in :mod:`skinapp.trust.quality`, tuned on
-``val``; the false-alarm rates on the original ``val`` photos are recorded too.
+The other quality thresholds are constants in :mod:`skinapp.trust.quality`, tuned on ``val``;
+their false-alarm rates on the original ``val`` photos are recorded too, and the detector's
+out-of-fold rates on ``val``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,14 @@ from sklearn.metrics import roc_auc_score
 from skinapp.trust import degrade
 from skinapp.trust import quality as quality_module
 from skinapp.trust.ood import OOD_FILE, fit_ood, pool_features
+from skinapp.trust.photometric import (
+    FALSE_ALARM_RATE,
+    PHOTOMETRIC_FILE,
+    TRAINING_DEGRADATIONS,
+    PhotometricDetector,
+    fit_photometric,
+    photo_stats,
+)
 from skinapp.trust.quality import CHECK_NAMES, check_quality
 from skinapp.trust.tta import N_VIEWS, TRUST_FILE, spread, tta_views
 
@@ -323,10 +335,16 @@ def _ood_report(detector, runner, test_scores, test_images, rng) -> dict[str, An
 # === Quality ===
 
 
-def _check_flags(images, masks=None) -> dict[str, np.ndarray]:
-    """``{check: (N,) bool failed}`` plus ``"any"``."""
+def _check_flags(images, masks=None, features=None, detector=None) -> dict[str, np.ndarray]:
+    """``{check: (N,) bool failed}`` plus ``"any"``; ``features`` (N, F) feed ``detector``."""
     reports = [
-        check_quality(im, None if masks is None else masks[i]) for i, im in enumerate(images)
+        check_quality(
+            im,
+            None if masks is None else masks[i],
+            detector=detector,
+            features=None if features is None else features[i],
+        )
+        for i, im in enumerate(images)
     ]
     flags = {name: np.array([not r[name].passed for r in reports]) for name in CHECK_NAMES}
     flags["any"] = np.array([not r.ok for r in reports])
@@ -337,7 +355,22 @@ def _rates(flags: dict[str, np.ndarray]) -> dict[str, float]:
     return {name: _rate(v) for name, v in flags.items()}
 
 
-def _quality_report(runner, val_images, test_images, y_test, odds_test, rng) -> dict[str, Any]:
+def _fit_photometric(runner, val_images, val_feats, groups, version) -> PhotometricDetector:
+    """The learned exposure / colour-cast detector, fitted on val and its degraded copies."""
+    degraded = {}
+    for condition, recipes in TRAINING_DEGRADATIONS.items():
+        degraded[condition] = []
+        for _, func, level in recipes:
+            images = [func(im, level) for im in val_images]
+            stats = np.stack([photo_stats(im) for im in images])
+            degraded[condition].append((stats, runner.single(images)[1]))
+    stats = np.stack([photo_stats(im) for im in val_images])
+    return fit_photometric(stats, val_feats, degraded, groups, model_version=version)
+
+
+def _quality_report(
+    runner, val_images, test_images, y_test, odds_test, test_feats, detector, rng
+) -> dict[str, Any]:
     from skinapp.vision.segment import segment_lesion
 
     base_auc = _auc(y_test, odds_test)
@@ -346,8 +379,9 @@ def _quality_report(runner, val_images, test_images, y_test, odds_test, rng) -> 
         rows = []
         for level in levels:
             degraded = [func(im, level) for im in test_images]
-            flags = _check_flags(degraded)
-            auc = _auc(y_test, runner.single(degraded)[0])
+            odds, feats = runner.single(degraded)
+            flags = _check_flags(degraded, features=feats, detector=detector)
+            auc = _auc(y_test, odds)
             rows.append({"level": level, "auc": auc, "auc_drop": base_auc - auc, **_rates(flags)})
             logger.info("quality %s %s: AUC %.4f, %s", family, level, auc, _rates(flags))
         families[family] = _family_summary(rows, target, "test split", len(test_images))
@@ -357,7 +391,7 @@ def _quality_report(runner, val_images, test_images, y_test, odds_test, rng) -> 
     y_sub = y_test[subset]
     masks = [segment_lesion(im).mask for im in originals]
     found = np.array([m.any() for m in masks])
-    sub_flags = _check_flags(originals, masks)
+    sub_flags = _check_flags(originals, masks, test_feats[subset], detector)
     sub_auc = _auc(y_sub, odds_test[subset])
     for family, (levels, target) in LESION_DEGRADATIONS.items():
         rows = []
@@ -370,8 +404,9 @@ def _quality_report(runner, val_images, test_images, y_test, odds_test, rng) -> 
                 else:
                     degraded.append(degrade.zoom_out(originals[j], level, rng))
             new_masks = [segment_lesion(im).mask for im in degraded]
-            flags = _check_flags(degraded, new_masks)
-            auc = _auc(y_sub[keep], runner.single(degraded)[0])
+            odds, feats = runner.single(degraded)
+            flags = _check_flags(degraded, new_masks, feats, detector)
+            auc = _auc(y_sub[keep], odds)
             ref = _auc(y_sub[keep], odds_test[subset][keep])
             rows.append({"level": level, "auc": auc, "auc_drop": ref - auc, **_rates(flags)})
             logger.info("quality %s %s: AUC %.4f, %s", family, level, auc, _rates(flags))
@@ -384,7 +419,11 @@ def _quality_report(runner, val_images, test_images, y_test, odds_test, rng) -> 
     return {
         "test_auc_original": base_auc,
         "false_alarms_test": {
-            **{k: v for k, v in _rates(_check_flags(test_images)).items() if k != "any"},
+            **{
+                k: v
+                for k, v in _rates(_check_flags(test_images, None, test_feats, detector)).items()
+                if k != "any"
+            },
             **{k: _rate(sub_flags[k]) for k in ("border", "size")},
             "any": _rate(sub_flags["any"]),
             "n_image_checks": len(test_images),
@@ -395,7 +434,20 @@ def _quality_report(runner, val_images, test_images, y_test, odds_test, rng) -> 
         "false_alarms_val": {
             **{k: v for k, v in _rates(_check_flags(val_images)).items() if k not in ("any",)},
             "n": len(val_images),
-            "note": "tuning split (image-level checks only)",
+            "note": "tuning split, image-level checks, fixed rules (the fallback); the learned "
+            "exposure / colour-cast detector's out-of-fold val rates are under 'photometric'",
+        },
+        "photometric": {
+            "used": detector is not None,
+            "method": "logistic regression per condition on photo statistics + the model's "
+            "pooled features; thresholds from lesion-grouped 5-fold out-of-fold scores of the "
+            "original val photos",
+            "trained_on": {
+                c: [f"{name} {level}" for name, _, level in recipes]
+                for c, recipes in TRAINING_DEGRADATIONS.items()
+            },
+            "false_alarm_rate_targets": FALSE_ALARM_RATE,
+            "val_out_of_fold": None if detector is None else detector.summary,
         },
         "no_lesion_found_test_subset": _rate(~found),
         "degradations": families,
@@ -465,13 +517,22 @@ def run_trust(
     ood["val_flagged"] = _rate(detector.flag(detector.score(val_feats)))
     timings["ood_s"] = time.time() - t0
 
+    t0 = time.time()
+    photometric = _fit_photometric(
+        runner, val_images, val_feats, parts["val"]["lesion_id"].to_numpy(), clf.version
+    )
+    photometric.save(model_dir / PHOTOMETRIC_FILE)
+    timings["photometric_fit_s"] = time.time() - t0
+
     samples = [
         read_image(p) for p in sorted((Path(__file__).parent.parent / "samples").glob("*.jpg"))
     ]
     clf.ood = detector
     tta = _tta_report(clf, y_val, tta_val, y_test, odds_test, tta_test, samples)
     t0 = time.time()
-    quality = _quality_report(runner, val_images, test_images, y_test, odds_test, rng)
+    quality = _quality_report(
+        runner, val_images, test_images, y_test, odds_test, test_feats, photometric, rng
+    )
     quality["thresholds"] = {
         name: getattr(quality_module, name)
         for name in quality_module.__all__
@@ -493,5 +554,11 @@ def run_trust(
         }
     )
     (model_dir / TRUST_FILE).write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
-    logger.info("Wrote %s and %s in %.0f s", model_dir / TRUST_FILE, OOD_FILE, timings["total_s"])
+    logger.info(
+        "Wrote %s, %s and %s in %.0f s",
+        model_dir / TRUST_FILE,
+        OOD_FILE,
+        PHOTOMETRIC_FILE,
+        timings["total_s"],
+    )
     return result

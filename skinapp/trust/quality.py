@@ -10,16 +10,25 @@ synthetically degraded copies of it (never on ``test``): each is set so that few
 validation photos fail (false alarms) while the degradation at which the classifier's ROC
 AUC drops by more than 0.03 fails. ``python -m skinapp.evaluate --trust`` measures them on
 ``test`` and writes ``models/trust.json``.
+
+Exposure and colour cast are judged by the learned detector of
+:mod:`skinapp.trust.photometric` when the model folder has one fitted for the current model
+(``models/quality.npz``; pass it with the photo's pooled features); the fixed rules below
+are the fallback, and the clipped-highlights rule applies in both cases.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from skinapp.io import check_image
+
+if TYPE_CHECKING:
+    from skinapp.trust.photometric import PhotometricDetector
 
 __all__ = [
     "BORDER_CUT_MAX",
@@ -267,10 +276,18 @@ def _cast_name(hue: float) -> str:
         return "blue"
     if CAST_HUE_RANGE[1] < hue < 180:
         return "green"
+    if CAST_HUE_RANGE[0] <= hue <= CAST_HUE_RANGE[1]:
+        return "unusual"  # the learned check saw a cast the mean hue does not show
     return "cyan"
 
 
-def check_quality(image: np.ndarray, mask: np.ndarray | None = None) -> QualityReport:
+def check_quality(
+    image: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    detector: PhotometricDetector | None = None,
+    features: np.ndarray | None = None,
+) -> QualityReport:
     """Run every quality check on a photo.
 
     Parameters
@@ -281,6 +298,11 @@ def check_quality(image: np.ndarray, mask: np.ndarray | None = None) -> QualityR
         Lesion segmentation (any size; only shares are used). None when no lesion was
         found: the border and size checks then pass with a NaN value, since the
         segmentation's own message already says that nothing was found.
+    detector : PhotometricDetector, optional
+        Learned exposure and colour-cast checks for the current model; used together with
+        ``features`` (else the fixed rules decide).
+    features : (F,) ndarray, optional
+        The classifier's pooled features of this photo (:attr:`Prediction.features`).
 
     Returns
     -------
@@ -292,7 +314,10 @@ def check_quality(image: np.ndarray, mask: np.ndarray | None = None) -> QualityR
         ``image`` is not ``(H, W, 3) uint8``.
     """
     check_image(image)
-    checks = [_focus_check(image), _exposure_check(image)]
+    verdict = None
+    if detector is not None and features is not None:
+        verdict = detector.judge(image, features)
+    checks = [_focus_check(image), _exposure_check(image, verdict)]
     has_lesion = mask is not None and np.asarray(mask, dtype=bool).any()
     if has_lesion:
         checks += [_border_check(mask), _size_check(mask)]
@@ -301,7 +326,7 @@ def check_quality(image: np.ndarray, mask: np.ndarray | None = None) -> QualityR
             QualityCheck("border", True, float("nan")),
             QualityCheck("size", True, float("nan")),
         ]
-    checks.append(_cast_check(image))
+    checks.append(_cast_check(image, verdict))
     return QualityReport(tuple(checks))
 
 
@@ -319,19 +344,25 @@ def _focus_check(image: np.ndarray) -> QualityCheck:
     )
 
 
-def _exposure_check(image: np.ndarray) -> QualityCheck:
+def _exposure_check(image: np.ndarray, verdict: dict | None = None) -> QualityCheck:
     stats = exposure_stats(image)
     median = stats["median"]
-    if median < DARK_MEDIAN_MIN:
+    if verdict is None:
+        dark, bright = median < DARK_MEDIAN_MIN, median > BRIGHT_MEDIAN_MAX
+    else:
+        dark, bright = verdict["dark"][1], verdict["bright"][1]
+        if dark and bright:  # rare; the brightness itself says which
+            dark, bright = median < 128, median >= 128
+    if dark:
         return QualityCheck(
             "exposure",
             False,
             median,
-            f"The photo is too dark (median brightness {median:.0f} of 255, expected at least "
-            f"{DARK_MEDIAN_MIN:.0f}). Switch on or brighten the dermatoscope's light, or raise "
-            "the camera's exposure, and take it again.",
+            f"The photo is too dark (median brightness {median:.0f} of 255; shadows and "
+            "colours look underexposed). Switch on or brighten the dermatoscope's light, or "
+            "raise the camera's exposure, and take it again.",
         )
-    if stats["clipped"] > CLIPPED_MAX or median > BRIGHT_MEDIAN_MAX:
+    if stats["clipped"] > CLIPPED_MAX or bright:
         return QualityCheck(
             "exposure",
             False,
@@ -370,10 +401,14 @@ def _size_check(mask: np.ndarray) -> QualityCheck:
     )
 
 
-def _cast_check(image: np.ndarray) -> QualityCheck:
+def _cast_check(image: np.ndarray, verdict: dict | None = None) -> QualityCheck:
     hue, chroma = color_cast(image)
     low, high = CAST_HUE_RANGE
-    if chroma < CAST_MIN_CHROMA or low <= hue <= high:
+    if verdict is None:
+        passed = chroma < CAST_MIN_CHROMA or low <= hue <= high
+    else:
+        passed = not verdict["color_cast"][1]
+    if passed:
         return QualityCheck("color_cast", True, hue)
     return QualityCheck(
         "color_cast",

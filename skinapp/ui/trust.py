@@ -184,6 +184,23 @@ def _auc_figure(quality: Mapping[str, Any]) -> go.Figure:
     return fig
 
 
+def _photometric_caption(block: Mapping[str, Any]) -> str:
+    """How exposure and colour cast are judged: the learned detector, or the fixed rules."""
+    if not block.get("used"):
+        return "Exposure and colour cast: fixed rules (no learned detector for this model)."
+    trained = "; ".join(f"{k}: {', '.join(v)}" for k, v in block.get("trained_on", {}).items())
+    oof = block.get("val_out_of_fold") or {}
+    rates = ", ".join(
+        f"{k} {_pct(v.get('false_alarms_out_of_fold'))} false alarms / "
+        f"{_pct(min(v.get('detection_out_of_fold') or [float('nan')]))} caught"
+        for k, v in oof.items()
+    )
+    return (
+        f"Exposure and colour cast: {block.get('method', 'a learned detector')}. Trained on "
+        f"val photos and copies degraded by {trained}. Out of fold on val: {rates}."
+    )
+
+
 def app_answer_caption() -> None:
     """Under the headline cards: the app's own (TTA) figures, when it uses TTA."""
     tta = (cache.model_json("trust.json") or {}).get("tta") or {}
@@ -223,6 +240,7 @@ def dashboard_section() -> None:
             )
             + f". {fa.get('note', '')}"
         )
+        st.caption(_photometric_caption(quality.get("photometric") or {}))
         st.plotly_chart(_auc_figure(quality), key="trust_auc")
         st.dataframe(_quality_table(quality), hide_index=True, width="stretch")
     with tabs[1]:
