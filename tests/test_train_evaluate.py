@@ -75,3 +75,28 @@ def test_missing_data_is_a_clear_error(tmp_path, capsys):
     )
     assert code == 2
     assert "metadata.csv" in capsys.readouterr().err
+
+
+def test_cross_validation_writes_folds_json_and_no_model(tiny_derm, tmp_path):
+    out, cache = tmp_path / "cv", tmp_path / "cache"
+    argv = ["--data", str(tiny_derm), "--out", str(out), "--cache-dir", str(cache)]
+    argv += ["--backbone-weights", "none", "--views", "1", "--head-epochs", "1"]
+    argv += ["--finetune-epochs", "1", "--cut-layer", "block_12_add"]
+    argv += ["--finetune-from-block", "13", "--batch-size", "8", "--folds", "2"]
+    assert train.main(argv) == 0
+    summary = json.loads((out / "folds.json").read_text())
+    assert summary["folds"] == 2 and len(summary["per_fold"]) == 2
+    held = [f["held_out_images"] for f in summary["per_fold"]]
+    assert sum(held) == 16  # every training image held out exactly once
+    for key in ("held_out_auc", "val_auc"):
+        values = [f[key] for f in summary["per_fold"]]
+        assert all(0.0 <= v <= 1.0 for v in values)
+        assert summary[key]["mean"] == np.mean(values)
+        assert summary[key]["sd"] == np.std(values, ddof=1)
+    assert not (out / "model.keras").exists()
+
+
+def test_one_fold_is_refused(tiny_derm, tmp_path, capsys):
+    argv = ["--data", str(tiny_derm), "--out", str(tmp_path), "--folds", "1"]
+    assert train.main([*argv, "--backbone-weights", "none"]) == 2
+    assert "--folds" in capsys.readouterr().err

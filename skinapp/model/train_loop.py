@@ -69,6 +69,15 @@ class TrainConfig:
     label_smoothing: float = 0.0
     train_datasets: tuple[str, ...] = field(default_factory=tuple)
     limit: int = 0  # >0: use only this many images per split (smoke tests)
+    folds: int = 0  # >1 with ``fold``: cross-validation run on the training split
+    fold: int = 0  # which lesion-grouped fold of the training split is held out
+
+    def __post_init__(self) -> None:
+        if self.folds and not (self.folds >= 2 and 0 <= self.fold < self.folds):
+            raise ValueError(
+                f"`folds` must be >= 2 and `fold` in [0, folds). Received: folds={self.folds}, "
+                f"fold={self.fold}"
+            )
 
     def input_spec(self) -> ModelInputSpec:
         return ModelInputSpec(color_constancy=self.color_constancy)
@@ -107,6 +116,25 @@ def training_rows(train: pd.DataFrame, cfg: TrainConfig) -> np.ndarray:
     if rows.size == 0 or train["label"].iloc[rows].nunique() < 2:
         raise ValueError(f"No benign and malignant training images in {list(cfg.train_datasets)}.")
     return rows
+
+
+def fold_rows(
+    train: pd.DataFrame, rows: np.ndarray, folds: int, fold: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``rows`` of the training split into (learn, held out) for one CV fold.
+
+    Whole lesions go to one fold (``lesion_id``; the image itself when it has none), folds
+    are drawn at random (seeded) with near-equal numbers of lesions, so every image of a
+    lesion is held out together, as in the dataset's own split.
+    """
+    lesions = train["lesion_id"].fillna(train["image_id"]).astype(str).to_numpy()[rows]
+    unique = np.unique(lesions)
+    if len(unique) < folds:
+        raise ValueError(f"{folds} folds need at least {folds} lesions; found {len(unique)}.")
+    order = np.random.default_rng(seed).permutation(unique)
+    assignment = {lesion: i for i, lesion in enumerate(order)}
+    in_fold = np.array([assignment[lesion] % folds == fold for lesion in lesions])
+    return rows[~in_fold], rows[in_fold]
 
 
 def class_names(train: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -273,8 +301,19 @@ def train(cfg: TrainConfig) -> Path:
     splits["train"] = splits["train"][splits["train"]["dx"].isin(classes)].reset_index(drop=True)
     rows = training_rows(splits["train"], cfg)
     splits["val"] = splits["val"][splits["val"]["dx"].isin(classes)].reset_index(drop=True)
+    held = None
+    if cfg.folds:  # validate on held-out lesions of the training split, not on ``val``
+        rows, held = fold_rows(splits["train"], rows, cfg.folds, cfg.fold, cfg.seed)
+        logger.info(
+            "fold %d/%d: learning from %d images, %d held out",
+            cfg.fold + 1,
+            cfg.folds,
+            len(rows),
+            len(held),
+        )
     data = {}
-    for name, part in (("train", splits["train"].iloc[rows]), ("val", splits["val"])):
+    checked = splits["val"] if held is None else splits["train"].iloc[held]
+    for name, part in (("train", splits["train"].iloc[rows]), ("val", checked)):
         y_class = part["dx"].map({c: i for i, c in enumerate(classes)}).to_numpy()
         data[name] = SplitData(part.reset_index(drop=True), y_class, binary_labels(part))
     logger.info(
@@ -308,7 +347,7 @@ def train(cfg: TrainConfig) -> Path:
             augment_params=AugmentParams() if name == "train" else None,
         )
         del images
-    x_val = np.asarray(acts["val"][0], np.float32)
+    x_val = np.asarray(acts["val"][0] if held is None else acts["train"][0][held], np.float32)
     train_weights = balanced_weights(data["train"].y_binary)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     val_auc = ValAuc(x_val, data["val"].y_binary, malignant_mask)
@@ -372,9 +411,33 @@ def train(cfg: TrainConfig) -> Path:
     model.save(run_dir / "model.keras")
     write_model_config(run_dir, cfg, classes, malignant)
     merge_histories(run_dir)
+    if held is not None:
+        write_fold_result(run_dir, cfg, top, acts["val"][0], splits["val"], malignant_mask, val_auc)
     logger.info("saved %s", run_dir / "model.keras")
     out.mkdir(parents=True, exist_ok=True)
     return run_dir
+
+
+def write_fold_result(run_dir, cfg, top, val_acts, val_meta, malignant_mask, fold_auc) -> None:
+    """``fold.json``: the fold's AUC on its held-out lesions and on the untouched ``val`` split.
+
+    Early stopping and the checkpoint look at the held-out fold, which makes its AUC slightly
+    optimistic; the ``val`` AUC of the same weights is free of that selection.
+    """
+
+    def auc(x, y_binary) -> float:
+        logits = top.predict(np.asarray(x, np.float32), batch_size=256, verbose=0)
+        return float(roc_auc_score(y_binary, malignant_log_odds(logits, malignant_mask)))
+
+    result = {
+        "fold": cfg.fold,
+        "folds": cfg.folds,
+        "held_out_images": len(fold_auc.y_val),
+        "held_out_auc": auc(fold_auc.x_val, fold_auc.y_val),
+        "val_auc": auc(val_acts, binary_labels(val_meta)),
+    }
+    (run_dir / "fold.json").write_text(json.dumps(result, indent=2))
+    logger.info("fold %d/%d: %s", cfg.fold + 1, cfg.folds, result)
 
 
 def write_model_config(run_dir: Path, cfg: TrainConfig, classes, malignant) -> None:

@@ -1,10 +1,17 @@
-"""Row selection by source dataset and the cached-view batches (with and without mixup)."""
+"""Row selection by source dataset and by CV fold, and the cached-view batches (with and
+without mixup)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from skinapp.model.train_loop import CachedViews, TrainConfig, select_splits, training_rows
+from skinapp.model.train_loop import (
+    CachedViews,
+    TrainConfig,
+    fold_rows,
+    select_splits,
+    training_rows,
+)
 
 
 def _meta() -> pd.DataFrame:
@@ -79,3 +86,28 @@ def test_one_hot_without_mixup(acts):
     _, targets, _ = data[0]
     assert set(np.unique(targets)) == {0.0, 1.0}
     assert (targets.sum(axis=1) == 1).all()
+
+
+def test_folds_hold_out_whole_lesions_and_cover_every_row_once():
+    train = pd.DataFrame(
+        {
+            "image_id": [f"I{i}" for i in range(30)],
+            "lesion_id": [f"L{i // 3}" if i < 24 else None for i in range(30)],  # 3 per lesion
+        }
+    )
+    rows = np.arange(2, 30)  # a dataset filter may have dropped some rows
+    held_all = []
+    for fold in range(3):
+        learn, held = fold_rows(train, rows, folds=3, fold=fold, seed=0)
+        assert set(learn) | set(held) == set(rows) and not set(learn) & set(held)
+        lesions = train["lesion_id"].fillna(train["image_id"])
+        assert not set(lesions[learn]) & set(lesions[held]), "a lesion on both sides"
+        held_all.extend(held)
+    assert sorted(held_all) == list(rows)
+    with pytest.raises(ValueError, match="at least 50 lesions"):
+        fold_rows(train, rows, folds=50, fold=0, seed=0)
+
+
+def test_fold_settings_are_checked():
+    with pytest.raises(ValueError, match="folds"):
+        TrainConfig(data="", folds=3, fold=3)
