@@ -6,7 +6,7 @@ PORT   ?= 8501
 DATA   ?= ../shared/data/derm
 WEIGHTS ?= ../shared/pretrained/mobilenet_v2_1.0_224_no_top.weights.h5
 
-.PHONY: install install-dev run test lint bench share train evaluate evidence cross-dataset \
+.PHONY: install install-dev run test lint bench share train cv evaluate evidence cross-dataset \
 	segment-metrics clean
 
 $(BIN)/activate:
@@ -48,6 +48,9 @@ train: install
 	$(BIN)/python -m skinapp.train $(TRAIN_ARGS) --out runs/member_2 \
 		--finetune-lr 3e-5 --dropout 0.5 --finetune-epochs 16 --patience 5
 	$(BIN)/python -m skinapp.model.ensemble runs/member_1 runs/member_2 --out models
+
+cv: install  ## lesion-grouped 5-fold cross-validation of the first member's recipe
+	$(BIN)/python -m skinapp.train $(TRAIN_ARGS) --out models --folds 5
 
 evaluate: install
 	$(BIN)/python -m skinapp.evaluate --data $(DATA) --model-dir models --trust

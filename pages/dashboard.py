@@ -95,6 +95,7 @@ with tabs[4]:
         st.plotly_chart(charts.history_figure(history))
     else:
         st.caption("No history.csv saved with this model.")
+    st.caption(views.cross_validation_caption(cache.model_json("folds.json")))
 with tabs[5]:
     seg = cache.model_json("segmentation_metrics.json")
     if seg is None:

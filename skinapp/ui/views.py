@@ -267,6 +267,20 @@ def probability_effect(analysis: Analysis) -> None:
     cols[1].caption(f"{other.label} · risk grade {other.grade}")
 
 
+def cross_validation_caption(folds: Mapping[str, Any] | None) -> str:
+    """One line on ``folds.json`` (``python -m skinapp.train --folds K``), or how to make it."""
+    if not folds:
+        return "No cross-validation saved (`make cv` writes folds.json)."
+    held, val = folds.get("held_out_auc") or {}, folds.get("val_auc") or {}
+    per_fold = ", ".join(fmt(f.get("held_out_auc")) for f in folds.get("per_fold", []))
+    return (
+        f"Lesion-grouped {folds.get('folds')}-fold cross-validation of the training recipe on "
+        f"the training split: ROC AUC {fmt(held.get('mean'))} ± {fmt(held.get('sd'))} on the "
+        f"held-out lesions ({per_fold}); the same fold models on the untouched validation "
+        f"split {fmt(val.get('mean'))} ± {fmt(val.get('sd'))}. {folds.get('note', '')}"
+    )
+
+
 def grade_table(grades: pd.DataFrame) -> pd.DataFrame:
     """``grades.csv`` for reading: counts, shares and rates as percentages."""
     out = pd.DataFrame(
