@@ -143,10 +143,15 @@ class Classifier:
         )
         self._model_bytes = model_path.read_bytes()
         self.version = hashlib.sha256(self._model_bytes).hexdigest()[:12]
-        self.ood: OODDetector | None = self._load_ood() if calibrated else None
-        self.photometric: PhotometricDetector | None = (
-            self._load_photometric() if calibrated else None
-        )
+        self.ood: OODDetector | None = None
+        self.photometric: PhotometricDetector | None = None
+        if calibrated:
+            self.ood = self._load_fitted(OOD_FILE, load_ood, "no OOD warning")
+            self.photometric = self._load_fitted(
+                PHOTOMETRIC_FILE,
+                load_photometric,
+                "exposure and colour cast fall back to fixed rules",
+            )
         tta = load_tta_calibration(self.model_dir, self.version) if calibrated else None
         self.tta_calibration, self.tta_thresholds = tta or (None, None)
         self.created = config.get("created", "")
@@ -155,36 +160,20 @@ class Classifier:
         self._head_weights = None
         self._interpreter()  # fail now, not on the first upload
 
-    def _load_ood(self) -> OODDetector | None:
-        """``ood.npz`` if present and made for this model, else None (with a log line)."""
-        path = self.model_dir / OOD_FILE
+    def _load_fitted(self, name: str, loader, what: str):
+        """A detector file fitted for this model (``loader(path)``), else None with a log line."""
+        path = self.model_dir / name
         if not path.is_file():
             return None
-        detector = load_ood(path)
+        detector = loader(path)
         if detector.model_version != self.version:
             logger.warning(
-                "%s was fitted for model %s, not %s: no OOD warning. Rerun "
+                "%s was fitted for model %s, not %s: %s. Rerun "
                 "`python -m skinapp.evaluate --trust`.",
                 path,
                 detector.model_version,
                 self.version,
-            )
-            return None
-        return detector
-
-    def _load_photometric(self) -> PhotometricDetector | None:
-        """``quality.npz`` if present and made for this model, else None (rules then apply)."""
-        path = self.model_dir / PHOTOMETRIC_FILE
-        if not path.is_file():
-            return None
-        detector = load_photometric(path)
-        if detector.model_version != self.version:
-            logger.warning(
-                "%s was fitted for model %s, not %s: exposure and colour cast fall back to "
-                "fixed rules. Rerun `python -m skinapp.evaluate --trust`.",
-                path,
-                detector.model_version,
-                self.version,
+                what,
             )
             return None
         return detector

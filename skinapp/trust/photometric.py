@@ -35,6 +35,7 @@ import numpy as np
 
 from skinapp.errors import ModelLoadError
 from skinapp.trust import degrade
+from skinapp.trust.quality import at_model_scale, color_cast
 
 logger = logging.getLogger(__name__)
 
@@ -74,26 +75,12 @@ TRAINING_DEGRADATIONS: dict[str, tuple[tuple[str, Callable, float], ...]] = {
 FALSE_ALARM_RATE = {"dark": 0.02, "bright": 0.015, "color_cast": 0.03}
 #: Inverse L2 strength of the logistic regressions (strong: 2,600 inputs, ~3,000 photos).
 REGULARISATION = 0.05
-#: Long side (px) at which the statistics are taken: the classifier's input size.
-STATS_SIDE = 224
 
 _LUMA_PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 _CHANNEL_PERCENTILES = (5, 25, 50, 75, 95)
 _SATURATION_PERCENTILES = (10, 25, 50, 75, 90)
 #: Number of values :func:`photo_stats` returns.
 N_STATS = len(_LUMA_PERCENTILES) + 4 + 3 * len(_CHANNEL_PERCENTILES) + 5 + 4 + 2 * 5 + 1
-# CIELAB L* (0-255 scale) under which pixels are the dermatoscope's dark frame, left out
-# of the mean hue (as in the rule-based colour-cast check).
-_LIT_MIN_L = 40
-
-
-def _at_scale(image: np.ndarray) -> np.ndarray:
-    h, w = image.shape[:2]
-    scale = STATS_SIDE / max(h, w)
-    if scale >= 1:
-        return np.ascontiguousarray(image)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def photo_stats(image: np.ndarray) -> np.ndarray:
@@ -112,7 +99,7 @@ def photo_stats(image: np.ndarray) -> np.ndarray:
         of the lit pixels; mean L*a*b* and mean saturation/value of the darkest quarter and
         of the brightest half of the pixels; correlation of saturation with luminance.
     """
-    small = _at_scale(image)
+    small = at_model_scale(image)
     rgb = small.reshape(-1, 3)
     luma = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).reshape(-1).astype(np.float32)
     lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
@@ -123,11 +110,9 @@ def photo_stats(image: np.ndarray) -> np.ndarray:
         *(np.percentile(rgb[:, c], _CHANNEL_PERCENTILES) for c in range(3)),
         np.percentile(hsv[:, 1], _SATURATION_PERCENTILES),
     ]
-    lit = lab[lab[:, 0] > _LIT_MIN_L]
-    if len(lit) < 0.05 * len(lab):
-        lit = lab
-    a, b = lit[:, 1].mean() - 128.0, lit[:, 2].mean() - 128.0
-    parts.append([a, b, np.hypot(a, b), np.degrees(np.arctan2(b, a))])
+    hue, chroma = color_cast(small)  # of the lit pixels, as the rule-based check sees it
+    a, b = chroma * np.cos(np.radians(hue)), chroma * np.sin(np.radians(hue))
+    parts.append([a, b, chroma, hue])
     order = np.argsort(luma, kind="stable")
     for chosen in (order[: len(order) // 4], order[len(order) // 2 :]):
         parts += [lab[chosen].mean(axis=0), hsv[chosen, 1:].mean(axis=0)]

@@ -43,6 +43,7 @@ __all__ = [
     "QUALITY_SIDE",
     "QualityCheck",
     "QualityReport",
+    "at_model_scale",
     "border_cut_fraction",
     "check_quality",
     "color_cast",
@@ -155,7 +156,7 @@ class QualityReport:
 # === Measures ===
 
 
-def _at_model_scale(image: np.ndarray) -> np.ndarray:
+def at_model_scale(image: np.ndarray) -> np.ndarray:
     """``image`` shrunk (area interpolation) so its long side is at most QUALITY_SIDE."""
     h, w = image.shape[:2]
     scale = QUALITY_SIDE / max(h, w)
@@ -190,7 +191,7 @@ def focus_measure(image: np.ndarray) -> float:
     0.0
     """
     check_image(image)
-    gray = _luminance(_at_model_scale(image)).astype(np.float32)
+    gray = _luminance(at_model_scale(image)).astype(np.float32)
     return float(cv2.Laplacian(gray, cv2.CV_32F, ksize=1).var())
 
 
@@ -204,7 +205,7 @@ def exposure_stats(image: np.ndarray) -> dict[str, float]:
         >= 250, in [0, 1].
     """
     check_image(image)
-    small = _at_model_scale(image)
+    small = at_model_scale(image)
     return {
         "median": float(np.median(_luminance(small))),
         "clipped": float((small.max(axis=-1) >= _CLIP_LEVEL).mean()),
@@ -221,7 +222,7 @@ def color_cast(image: np.ndarray) -> tuple[float, float]:
         ``chroma`` >= 0 (0 for a grey photo).
     """
     check_image(image)
-    lab = cv2.cvtColor(_at_model_scale(image), cv2.COLOR_RGB2LAB).reshape(-1, 3)
+    lab = cv2.cvtColor(at_model_scale(image), cv2.COLOR_RGB2LAB).reshape(-1, 3)
     lit = lab[lab[:, 0] > _LIT_MIN_L]
     if len(lit) < 0.05 * len(lab):
         lit = lab
