@@ -359,3 +359,13 @@ def test_shipped_model_analyses_a_1024px_photo_quickly(sample, shipped_classifie
 
     assert result.image.shape == (768, 1024, 3)
     assert elapsed < 5.0  # ~0.2-0.4 s on 2 busy cores; generous for slow CI machines
+
+
+def test_shipped_quality_detector_flags_a_darkened_photo(sample, shipped_classifier):
+    from skinapp.trust import degrade
+
+    assert shipped_classifier.photometric is not None, "models/quality.npz is for another model"
+    good = analyze(sample, AnalysisSettings(), shipped_classifier).quality
+    dark = analyze(degrade.gamma(sample, 3.0), AnalysisSettings(), shipped_classifier).quality
+    assert good["exposure"].passed and good["color_cast"].passed
+    assert not dark["exposure"].passed and "too dark" in dark["exposure"].message
