@@ -38,7 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibration", default="platt", choices=("temperature", "platt"))
     p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples for CIs")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-export", action="store_true", help="reuse the existing model.tflite")
+    p.add_argument(
+        "--no-export",
+        action="store_true",
+        help="reuse the existing model.tflite (its parity with model.keras is still measured)",
+    )
     p.add_argument(
         "--no-evidence",
         action="store_true",
@@ -55,15 +59,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def export(model_dir: Path) -> dict:
     """Write ``model.tflite`` and ``head.npz``; return the Keras/LiteRT parity on the samples."""
-    from skinapp.io import read_image
     from skinapp.model.ensemble import head_kernel
-    from skinapp.model.export import export_litert, keras_logits, load_keras_model
-    from skinapp.model.preprocessing import ModelInputSpec, prepare_model_input
-    from skinapp.serving import Classifier
+    from skinapp.model.export import export_litert, load_keras_model
 
     model = load_keras_model(model_dir / "model.keras")
     export_litert(model, model_dir / "model.tflite")
     np.savez(model_dir / "head.npz", kernel=head_kernel(model))
+    return litert_parity(model_dir, model)
+
+
+def litert_parity(model_dir: Path, model=None) -> dict:
+    """Largest Keras vs LiteRT differences (probability, logits) on the bundled samples."""
+    from skinapp.io import read_image
+    from skinapp.model.export import keras_logits, load_keras_model
+    from skinapp.model.preprocessing import ModelInputSpec, prepare_model_input
+    from skinapp.serving import Classifier
+
+    model = model or load_keras_model(model_dir / "model.keras")
     spec = ModelInputSpec.from_dict(
         json.loads((model_dir / "model_config.json").read_text())["input"]
     )
@@ -112,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         meta = read_metadata(data_dir)
         t0 = time.time()
-        parity = None if args.no_export else export(model_dir)
+        parity = litert_parity(model_dir) if args.no_export else export(model_dir)
         classifier = Classifier(model_dir, calibrated=False)
         parts = {
             name: meta[meta["split"] == name].reset_index(drop=True) for name in ("val", "test")

@@ -63,6 +63,21 @@ def test_litert_matches_keras(tiny_model_dir):
     np.testing.assert_allclose(lite.log_odds(lite_logits), malignant_log_odds(lite_logits, mask))
 
 
+def test_no_export_keeps_the_litert_file_and_still_measures_parity(tiny_model_dir, tiny_derm):
+    import shutil
+
+    from skinapp import evaluate
+
+    model_dir = tiny_model_dir.parent / "tiny_model_no_export"
+    shutil.copytree(tiny_model_dir, model_dir, dirs_exist_ok=True)
+    before = (model_dir / "model.tflite").read_bytes()
+    argv = ["--data", str(tiny_derm), "--model-dir", str(model_dir), "--n-boot", "20"]
+    assert evaluate.main([*argv, "--no-export", "--no-evidence"]) == 0
+    assert (model_dir / "model.tflite").read_bytes() == before
+    parity = json.loads((model_dir / "metrics.json").read_text())["extra"]["litert_parity"]
+    assert parity["n_images"] == 6 and parity["max_abs_diff_probability"] < 1e-3
+
+
 def test_missing_weights_file_is_a_clear_error(tiny_derm, capsys):
     code = train.main(["--data", str(tiny_derm), "--backbone-weights", "/nope/w.h5"])
     assert code == 2
