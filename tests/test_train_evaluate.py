@@ -115,3 +115,23 @@ def test_one_fold_is_refused(tiny_derm, tmp_path, capsys):
     argv = ["--data", str(tiny_derm), "--out", str(tmp_path), "--folds", "1"]
     assert train.main([*argv, "--backbone-weights", "none"]) == 2
     assert "--folds" in capsys.readouterr().err
+
+
+def test_evaluate_trust_writes_the_trust_files(tiny_model_dir, tiny_derm):
+    import shutil
+
+    from skinapp import evaluate
+    from skinapp.trust.photometric import load_photometric
+
+    model_dir = tiny_model_dir.parent / "tiny_model_trust"
+    shutil.copytree(tiny_model_dir, model_dir, dirs_exist_ok=True)
+    argv = ["--data", str(tiny_derm), "--model-dir", str(model_dir), "--n-boot", "20"]
+    assert evaluate.main([*argv, "--no-export", "--no-evidence", "--trust"]) == 0
+    trust = json.loads((model_dir / "trust.json").read_text())
+    quality = trust["quality"]
+    assert set(quality["degradations"]) >= {"blur_sigma", "gamma_dark", "gamma_bright"}
+    assert quality["photometric"]["used"] and "false_alarms_test_jpeg90" in quality
+    assert trust["ood"]["against"]["natural_photos"]["n"] == 13
+    detector = load_photometric(model_dir / "quality.npz")
+    assert detector.model_version == Classifier(model_dir).version
+    assert Classifier(model_dir).photometric is not None

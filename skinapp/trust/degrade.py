@@ -19,6 +19,7 @@ __all__ = [
     "flat_image",
     "gamma",
     "gaussian_blur",
+    "jpeg",
     "noise_image",
     "text_image",
     "zoom_out",
@@ -52,6 +53,20 @@ def color_cast(image: np.ndarray, strength: float, color: str = "blue") -> np.nd
         "green": (1 - strength, 1 + strength, 1 - strength),
     }[color]
     return np.clip(image * np.asarray(gains, np.float32) + 0.5, 0, 255).astype(np.uint8)
+
+
+def jpeg(image: np.ndarray, quality: int = 90) -> np.ndarray:
+    """Save and reload as JPEG, as a camera or phone stores a photo after the error happened.
+
+    A tone curve or channel gain applied to decoded pixels leaves gaps in the histogram that a
+    real, compressed photo does not have; compressing again removes that tell-tale trace, so a
+    check cannot pass by spotting it.
+    """
+    check_image(image)
+    ok, buffer = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("OpenCV could not encode the image as JPEG.")
+    return np.ascontiguousarray(cv2.imdecode(buffer, cv2.IMREAD_COLOR)[:, :, ::-1])
 
 
 def crop_cut(image: np.ndarray, mask: np.ndarray, cut: float, side: str = "right") -> np.ndarray:

@@ -16,7 +16,9 @@ regression over
 
 Fitted by ``python -m skinapp.evaluate --trust`` on the ``val`` split: its original photos
 against copies degraded as in :data:`TRAINING_DEGRADATIONS` (the levels at which the
-classifier's validation AUC drops by more than 0.03). Each threshold is the
+classifier's validation AUC drops by more than 0.03), each also after a JPEG round trip: a
+tone curve applied to decoded pixels leaves histogram gaps that a real photo, compressed
+after the error, does not have, and the regression must not rely on them. Each threshold is the
 ``1 - FALSE_ALARM_RATE`` quantile of *out-of-fold* scores of the original photos
 (lesion-grouped folds), so it is not set on photos the regression was fitted on. Saved as
 ``models/quality.npz`` with the model version it belongs to; without it (or for another
@@ -42,6 +44,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "CONDITIONS",
     "FALSE_ALARM_RATE",
+    "JPEG_QUALITY",
     "N_STATS",
     "PHOTOMETRIC_FILE",
     "REGULARISATION",
@@ -73,6 +76,8 @@ TRAINING_DEGRADATIONS: dict[str, tuple[tuple[str, Callable, float], ...]] = {
 #: is the union of "dark", "bright" and the clipped-highlights rule, so their sum stays
 #: under the 5 % false-alarm budget with a margin for a new split.
 FALSE_ALARM_RATE = {"dark": 0.02, "bright": 0.015, "color_cast": 0.03}
+#: JPEG quality of the round trip every training photo also gets (see :func:`degrade.jpeg`).
+JPEG_QUALITY = 90
 #: Inverse L2 strength of the logistic regressions (strong: 2,600 inputs, ~3,000 photos).
 REGULARISATION = 0.05
 

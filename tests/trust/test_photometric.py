@@ -184,3 +184,13 @@ def test_a_detector_for_another_model_is_ignored(fitted, tmp_path, caplog):
     clf = Classifier(tmp_path)
     assert clf.photometric is None
     assert "fall back to fixed rules" in caplog.text
+
+
+def test_jpeg_round_trip_keeps_the_photo_and_fills_histogram_gaps():
+    image = degrade.gaussian_blur(_lesion()[0], 1.0)  # JPEG drops the fine pixel noise
+    darkened = degrade.gamma(image, 2.0)
+    resaved = degrade.jpeg(darkened, 90)
+    assert resaved.shape == darkened.shape and resaved.dtype == np.uint8
+    assert np.abs(resaved.astype(int) - darkened).mean() < 3
+    levels = lambda im: len(np.unique(im[..., 0]))  # noqa: E731
+    assert levels(resaved) > levels(darkened)  # the tone curve's gaps are filled in
