@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         from skinapp.trust.measure import run_trust
 
         run_trust(data_dir, model_dir, seed=args.seed, command=extra["evaluate_command"])
+        write_model_card(model_dir, metrics, config)  # again: the card quotes trust.json
     return 0
 
 

@@ -135,3 +135,5 @@ def test_evaluate_trust_writes_the_trust_files(tiny_model_dir, tiny_derm):
     detector = load_photometric(model_dir / "quality.npz")
     assert detector.model_version == Classifier(model_dir).version
     assert Classifier(model_dir).photometric is not None
+    card = (model_dir / "MODEL_CARD.md").read_text()  # re-rendered after the trust files
+    assert f"exposure {quality['false_alarms_test']['exposure']:.1%}" in card
