@@ -179,26 +179,36 @@ def fit_ood(
     return OODDetector(**{**detector.__dict__, "threshold": threshold})
 
 
-def load_ood(path: str | Path) -> OODDetector:
-    """Read a detector saved by :meth:`OODDetector.save`.
+def read_fitted_file(path: str | Path, what: str, build):
+    """``build(npz)`` for a detector file written by ``evaluate --trust``.
 
     Raises
     ------
     ModelLoadError
-        The file is missing or not a detector.
+        The file is missing or not such a detector; the message names the command that
+        makes it.
     """
     try:
         with np.load(path) as data:
-            return OODDetector(
-                mean=data["mean"],
-                components=data["components"],
-                variances=data["variances"],
-                residual_variance=float(data["residual_variance"]),
-                threshold=float(data["threshold"]),
-                model_version=str(data["model_version"]),
-            )
+            return build(data)
     except (OSError, KeyError, ValueError) as err:
         raise ModelLoadError(
-            f"Cannot read the OOD detector {path}: {err}. Regenerate it with "
+            f"Cannot read the {what} {path}: {err}. Regenerate it with "
             "`python -m skinapp.evaluate --data ../shared/data/derm --model-dir models --trust`."
         ) from err
+
+
+def load_ood(path: str | Path) -> OODDetector:
+    """Read a detector saved by :meth:`OODDetector.save` (ModelLoadError if unreadable)."""
+    return read_fitted_file(
+        path,
+        "OOD detector",
+        lambda data: OODDetector(
+            mean=data["mean"],
+            components=data["components"],
+            variances=data["variances"],
+            residual_variance=float(data["residual_variance"]),
+            threshold=float(data["threshold"]),
+            model_version=str(data["model_version"]),
+        ),
+    )

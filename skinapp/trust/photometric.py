@@ -35,8 +35,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from skinapp.errors import ModelLoadError
 from skinapp.trust import degrade
+from skinapp.trust.ood import read_fitted_file
 from skinapp.trust.quality import at_model_scale, color_cast
 
 logger = logging.getLogger(__name__)
@@ -300,29 +300,20 @@ def fit_photometric(
 
 
 def load_photometric(path: str | Path) -> PhotometricDetector:
-    """Read a detector saved by :meth:`PhotometricDetector.save`.
-
-    Raises
-    ------
-    ModelLoadError
-        The file is missing or not a detector.
-    """
+    """Read a detector saved by :meth:`PhotometricDetector.save` (ModelLoadError if unreadable)."""
     import json
 
-    try:
-        with np.load(path) as data:
-            return PhotometricDetector(
-                conditions=tuple(str(c) for c in data["conditions"]),
-                center=data["center"].astype(np.float64),
-                scale=data["scale"].astype(np.float64),
-                coef=data["coef"].astype(np.float64),
-                intercept=data["intercept"].astype(np.float64),
-                threshold=data["threshold"].astype(np.float64),
-                model_version=str(data["model_version"]),
-                summary=json.loads(str(data["summary"])),
-            )
-    except (OSError, KeyError, ValueError) as err:
-        raise ModelLoadError(
-            f"Cannot read the quality detector {path}: {err}. Regenerate it with "
-            "`python -m skinapp.evaluate --data ../shared/data/derm --model-dir models --trust`."
-        ) from err
+    return read_fitted_file(
+        path,
+        "quality detector",
+        lambda data: PhotometricDetector(
+            conditions=tuple(str(c) for c in data["conditions"]),
+            center=data["center"].astype(np.float64),
+            scale=data["scale"].astype(np.float64),
+            coef=data["coef"].astype(np.float64),
+            intercept=data["intercept"].astype(np.float64),
+            threshold=data["threshold"].astype(np.float64),
+            model_version=str(data["model_version"]),
+            summary=json.loads(str(data["summary"])),
+        ),
+    )
