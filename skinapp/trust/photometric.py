@@ -42,7 +42,6 @@ from skinapp.trust.quality import at_model_scale, color_cast
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "CONDITIONS",
     "FALSE_ALARM_RATE",
     "JPEG_QUALITY",
     "N_STATS",
@@ -58,8 +57,6 @@ __all__ = [
 
 #: File name of the fitted detector in the model folder.
 PHOTOMETRIC_FILE = "quality.npz"
-#: What each regression recognises.
-CONDITIONS = ("dark", "bright", "color_cast")
 #: Synthetic degradations each condition learns to recognise, with their strength: the
 #: levels at which the classifier's validation ROC AUC drops by more than 0.03 (gamma 2:
 #: 0.036; gamma 0.33: 0.048; blue and green gains of 20 %: 0.044 and 0.041), plus the

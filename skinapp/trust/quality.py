@@ -315,10 +315,11 @@ def check_quality(
         ``image`` is not ``(H, W, 3) uint8``.
     """
     check_image(image)
+    small = at_model_scale(image)  # every photo-level measure works at this scale: shrink once
     verdict = None
     if detector is not None and features is not None:
-        verdict = detector.judge(image, features)
-    checks = [_focus_check(image), _exposure_check(image, verdict)]
+        verdict = detector.judge(small, features)
+    checks = [_focus_check(small), _exposure_check(small, verdict)]
     has_lesion = mask is not None and np.asarray(mask, dtype=bool).any()
     if has_lesion:
         checks += [_border_check(mask), _size_check(mask)]
@@ -327,7 +328,7 @@ def check_quality(
             QualityCheck("border", True, float("nan")),
             QualityCheck("size", True, float("nan")),
         ]
-    checks.append(_cast_check(image, verdict))
+    checks.append(_cast_check(small, verdict))
     return QualityReport(tuple(checks))
 
 
