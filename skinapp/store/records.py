@@ -76,14 +76,13 @@ def check_pseudonym(value: Any) -> str:
         Empty, longer than 64 characters, or with characters other than letters, digits,
         space and ``. - _ / #``.
     """
-    text = str(value or "").strip()
-    if not _PSEUDONYM.match(text):
-        raise CaseInputError(
-            "Enter a patient pseudonym of 1-64 letters, digits, spaces or . - _ / # "
-            f"(a code such as 'P-0042', not a name). Received: {text!r}",
-            field="pseudonym",
-        )
-    return text
+    return _identifier(
+        value,
+        _PSEUDONYM,
+        "pseudonym",
+        "Enter a patient pseudonym of 1-64 letters, digits, spaces or . - _ / # "
+        "(a code such as 'P-0042', not a name).",
+    )
 
 
 def check_lesion_id(value: Any) -> str:
@@ -93,13 +92,20 @@ def check_lesion_id(value: Any) -> str:
     ------
     CaseInputError
     """
+    return _identifier(
+        value,
+        _LESION,
+        "lesion_id",
+        "Enter a lesion id of 1-32 letters, digits, spaces or . - _ / # (e.g. 'L1' or "
+        "'back-left-3').",
+    )
+
+
+def _identifier(value: Any, pattern: re.Pattern, field: str, hint: str) -> str:
+    """``value`` stripped of outer spaces if it matches ``pattern``; else CaseInputError."""
     text = str(value or "").strip()
-    if not _LESION.match(text):
-        raise CaseInputError(
-            "Enter a lesion id of 1-32 letters, digits, spaces or . - _ / # "
-            f"(e.g. 'L1' or 'back-left-3'). Received: {text!r}",
-            field="lesion_id",
-        )
+    if not pattern.match(text):
+        raise CaseInputError(f"{hint} Received: {text!r}", field=field)
     return text
 
 
