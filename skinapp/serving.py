@@ -238,7 +238,7 @@ class Classifier:
         return "malignant" if p >= self.thresholds.operating else "benign"
 
     def ood_scores(self, features: np.ndarray) -> np.ndarray | None:
-        """``(N,)`` OOD scores of ``run``'s features, or None without a fitted detector."""
+        """``(N,)`` OOD scores of ``run``'s (or pooled) features, or None without a detector."""
         return None if self.ood is None else self.ood.score(features)
 
     # === Public API ===
@@ -255,8 +255,9 @@ class Classifier:
         logits, features = self.run(tta_views(x) if tta else x[None])
         if tta:
             return self._tta_prediction(logits, features)
+        pooled = pool_features(features)
         return self._prediction(
-            logits[0], features[0], _item(self.ood_scores(features), 0), pool_features(features)[0]
+            logits[0], features[0], _item(self.ood_scores(pooled), 0), pooled[0]
         )
 
     def predict_batch(
@@ -280,8 +281,8 @@ class Classifier:
                 for i in range(len(images))
             ]
         logits, features = self.run(batch)
-        scores = self.ood_scores(features)
         pooled = pool_features(features)
+        scores = self.ood_scores(pooled)
         return [
             self._prediction(
                 logits[i], features[i] if with_heatmap else None, _item(scores, i), pooled[i]
@@ -318,12 +319,12 @@ class Classifier:
         self, logits: np.ndarray, features: np.ndarray, with_heatmap: bool = True
     ) -> Prediction:
         """One answer from the ``(V, C)`` logits and features of the TTA views."""
-        ood_score = _item(self.ood_scores(features[:1]), 0)
+        pooled = pool_features(features[:1])  # the unrotated view
         single = self._prediction(
             logits[0],
             features[0] if with_heatmap else None,
-            ood_score,
-            pool_features(features[:1])[0],
+            _item(self.ood_scores(pooled), 0),
+            pooled[0],
         )
         odds = self.log_odds(logits)
         calibration = self.tta_calibration or self.calibration
