@@ -237,6 +237,12 @@ class CachedViews(keras.utils.PyDataset):
         self.view = self.rng.integers(self.acts.shape[0], size=len(self.y))
 
 
+def malignant_auc(model, x, y_binary: np.ndarray, malignant_mask: np.ndarray) -> float:
+    """ROC AUC of the model's malignant log-odds on inputs ``x`` against ``y_binary``."""
+    logits = model.predict(np.asarray(x, np.float32), batch_size=256, verbose=0)
+    return float(roc_auc_score(y_binary, malignant_log_odds(logits, malignant_mask)))
+
+
 class ValAuc(keras.callbacks.Callback):
     """Adds ``val_auc`` (malignant vs benign ROC AUC on validation) to the epoch logs."""
 
@@ -245,8 +251,7 @@ class ValAuc(keras.callbacks.Callback):
         self.x_val, self.y_val, self.malignant_mask = x_val, y_val_binary, malignant_mask
 
     def on_epoch_end(self, epoch, logs=None) -> None:
-        logits = self.model.predict(self.x_val, batch_size=256, verbose=0)
-        auc = roc_auc_score(self.y_val, malignant_log_odds(logits, self.malignant_mask))
+        auc = malignant_auc(self.model, self.x_val, self.y_val, self.malignant_mask)
         if logs is not None:
             logs["val_auc"] = float(auc)
         logger.info("epoch %d: val_auc %.4f", epoch + 1, auc)
@@ -424,17 +429,12 @@ def write_fold_result(run_dir, cfg, top, val_acts, val_meta, malignant_mask, fol
     Early stopping and the checkpoint look at the held-out fold, which makes its AUC slightly
     optimistic; the ``val`` AUC of the same weights is free of that selection.
     """
-
-    def auc(x, y_binary) -> float:
-        logits = top.predict(np.asarray(x, np.float32), batch_size=256, verbose=0)
-        return float(roc_auc_score(y_binary, malignant_log_odds(logits, malignant_mask)))
-
     result = {
         "fold": cfg.fold,
         "folds": cfg.folds,
         "held_out_images": len(fold_auc.y_val),
-        "held_out_auc": auc(fold_auc.x_val, fold_auc.y_val),
-        "val_auc": auc(val_acts, binary_labels(val_meta)),
+        "held_out_auc": malignant_auc(top, fold_auc.x_val, fold_auc.y_val, malignant_mask),
+        "val_auc": malignant_auc(top, val_acts, binary_labels(val_meta), malignant_mask),
     }
     (run_dir / "fold.json").write_text(json.dumps(result, indent=2))
     logger.info("fold %d/%d: %s", cfg.fold + 1, cfg.folds, result)
