@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
     p.add_argument(
+        "--average-from",
+        type=int,
+        default=d.average_from,
+        help="stage 2: run every epoch and average the weights from this epoch on (SWA; 0 = off)",
+    )
+    p.add_argument(
         "--color-constancy",
         default=d.color_constancy,
         choices=("none", "gray_world", "shades_of_gray"),
@@ -139,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         mixup_alpha=args.mixup_alpha,
         label_smoothing=args.label_smoothing,
+        average_from=args.average_from,
         color_constancy=args.color_constancy,
         train_datasets=tuple(args.train_datasets),
         limit=args.limit,

@@ -137,3 +137,21 @@ def test_evaluate_trust_writes_the_trust_files(tiny_model_dir, tiny_derm):
     assert Classifier(model_dir).photometric is not None
     card = (model_dir / "MODEL_CARD.md").read_text()  # re-rendered after the trust files
     assert f"exposure {quality['false_alarms_test']['exposure']:.1%}" in card
+
+
+def test_weight_averaging_runs_every_epoch_and_records_its_choice(tiny_derm, tmp_path):
+    out, cache = tmp_path / "swa", tmp_path / "cache"
+    argv = ["--data", str(tiny_derm), "--out", str(out), "--cache-dir", str(cache)]
+    argv += ["--backbone-weights", "none", "--views", "1", "--head-epochs", "1"]
+    argv += ["--finetune-epochs", "3", "--cut-layer", "block_12_add", "--patience", "1"]
+    argv += ["--finetune-from-block", "13", "--batch-size", "8", "--average-from", "2"]
+    assert train.main(argv) == 0
+    run_dir = next(cache.glob("run-*"))
+    record = json.loads((run_dir / "average.json").read_text())
+    assert record["epochs_averaged"] == 2  # epochs 2 and 3: early stopping is off
+    assert record["kept"] == (
+        "average" if record["val_auc_average"] >= record["val_auc_last"] else "last"
+    )
+    history = pd.read_csv(run_dir / "history.csv")
+    assert (history["stage"] == "finetune").sum() == 3
+    assert (out / "model.keras").exists()

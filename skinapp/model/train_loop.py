@@ -67,6 +67,7 @@ class TrainConfig:
     color_constancy: str = "none"
     mixup_alpha: float = 0.0  # >0: mix pairs of cached activations and labels in stage 2
     label_smoothing: float = 0.0
+    average_from: int = 0  # >0: stage 2 also averages the weights of epochs >= this (SWA)
     train_datasets: tuple[str, ...] = field(default_factory=tuple)
     limit: int = 0  # >0: use only this many images per split (smoke tests)
     folds: int = 0  # >1 with ``fold``: cross-validation run on the training split
@@ -257,13 +258,46 @@ class ValAuc(keras.callbacks.Callback):
         logger.info("epoch %d: val_auc %.4f", epoch + 1, auc)
 
 
+class WeightAverage(keras.callbacks.Callback):
+    """Running mean of the trainable weights from epoch ``start`` (1-based) on: SWA.
+
+    Averaging the weights of the late, noisy epochs lands in a flatter region than any single
+    epoch (Izmailov et al., 2018). Batch-norm statistics need no update: BN is frozen here.
+    """
+
+    def __init__(self, start: int) -> None:
+        super().__init__()
+        self.start, self.count, self.mean = start, 0, None
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        if epoch + 1 < self.start:
+            return
+        weights = [np.array(v) for v in self.model.trainable_variables]
+        self.count += 1
+        if self.mean is None:
+            self.mean = weights
+        else:
+            self.mean = [m + (w - m) / self.count for m, w in zip(self.mean, weights, strict=True)]
+
+    def assign(self) -> None:
+        """Load the averaged weights into the model (call after ``fit``)."""
+        for variable, value in zip(self.model.trainable_variables, self.mean, strict=True):
+            variable.assign(value)
+
+
 def make_callbacks(cfg: TrainConfig, run_dir: Path, stage: str, val_auc: ValAuc) -> list:
-    """AUC first (the others read ``val_auc`` from the logs), then the usual four."""
+    """AUC first (the others read ``val_auc`` from the logs), then the usual four.
+
+    With weight averaging (``cfg.average_from``) stage 2 runs all its epochs: early stopping
+    would cut the averaging window short.
+    """
+    stopping = keras.callbacks.EarlyStopping(
+        monitor="val_auc", mode="max", patience=cfg.patience, restore_best_weights=True
+    )
+    averaging = stage == "finetune" and cfg.average_from > 0
     return [
         val_auc,
-        keras.callbacks.EarlyStopping(
-            monitor="val_auc", mode="max", patience=cfg.patience, restore_best_weights=True
-        ),
+        *([] if averaging else [stopping]),
         keras.callbacks.ReduceLROnPlateau(
             monitor="val_auc", mode="max", factor=0.3, patience=max(cfg.patience // 2, 1)
         ),
@@ -396,6 +430,8 @@ def train(cfg: TrainConfig) -> Path:
     logger.info(
         "stage 2: %d trainable backbone tensors from block %d", n_trainable, cfg.finetune_from_block
     )
+    callbacks = make_callbacks(cfg, run_dir, "finetune", val_auc)
+    average = WeightAverage(cfg.average_from) if cfg.average_from > 0 else None
     top.fit(
         CachedViews(
             acts["train"],
@@ -409,8 +445,10 @@ def train(cfg: TrainConfig) -> Path:
         ),
         epochs=cfg.finetune_epochs,
         verbose=2,
-        callbacks=make_callbacks(cfg, run_dir, "finetune", val_auc),
+        callbacks=callbacks + ([average] if average else []),
     )
+    if average is not None:
+        keep_averaged(top, average, val_auc, run_dir)
 
     model.trainable = False
     model.save(run_dir / "model.keras")
@@ -421,6 +459,37 @@ def train(cfg: TrainConfig) -> Path:
     logger.info("saved %s", run_dir / "model.keras")
     out.mkdir(parents=True, exist_ok=True)
     return run_dir
+
+
+def keep_averaged(top: keras.Model, average: WeightAverage, val_auc: ValAuc, run_dir: Path) -> None:
+    """Use the averaged weights unless the last epoch's are better on the validation set.
+
+    Writes ``average.json`` with both AUCs so the choice is on record.
+    """
+    if average.count == 0:
+        raise ValueError("average_from is past the last fine-tuning epoch: nothing averaged.")
+    last = [np.array(v) for v in top.trainable_variables]
+    last_auc = malignant_auc(top, val_auc.x_val, val_auc.y_val, val_auc.malignant_mask)
+    average.assign()
+    avg_auc = malignant_auc(top, val_auc.x_val, val_auc.y_val, val_auc.malignant_mask)
+    kept = "average" if avg_auc >= last_auc else "last"
+    if kept == "last":
+        for variable, value in zip(top.trainable_variables, last, strict=True):
+            variable.assign(value)
+    result = {
+        "epochs_averaged": average.count,
+        "val_auc_average": avg_auc,
+        "val_auc_last": last_auc,
+        "kept": kept,
+    }
+    (run_dir / "average.json").write_text(json.dumps(result, indent=2))
+    logger.info(
+        "weight average of %d epochs: val_auc %.4f (last epoch %.4f); kept %s",
+        average.count,
+        avg_auc,
+        last_auc,
+        kept,
+    )
 
 
 def write_fold_result(run_dir, cfg, top, val_acts, val_meta, malignant_mask, fold_auc) -> None:

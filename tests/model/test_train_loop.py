@@ -111,3 +111,19 @@ def test_folds_hold_out_whole_lesions_and_cover_every_row_once():
 def test_fold_settings_are_checked():
     with pytest.raises(ValueError, match="folds"):
         TrainConfig(data="", folds=3, fold=3)
+
+
+def test_weight_average_is_the_running_mean_of_the_epochs_from_start():
+    import keras
+
+    from skinapp.model.train_loop import WeightAverage
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    average = WeightAverage(start=2)
+    average.set_model(model)
+    for epoch, value in enumerate([1.0, 2.0, 4.0, 9.0]):
+        model.layers[0].kernel.assign(np.full((2, 1), value))
+        average.on_epoch_end(epoch)
+    assert average.count == 3  # epochs 2, 3 and 4 (1-based)
+    average.assign()
+    np.testing.assert_allclose(np.array(model.layers[0].kernel), np.full((2, 1), 5.0), rtol=1e-6)
