@@ -172,6 +172,8 @@ def cache_activations(
     done = int(done_file.read_text()) if done_file.exists() and path.exists() else 0
     mode = "r+" if done else "w+"
     acts = np.lib.format.open_memmap(path, mode=mode, dtype=np.float16, shape=shape)
+    if not done:
+        done = copy_smaller_cache(acts, path)
     for v in range(done, views):
         t0 = time.time()
         rng = np.random.default_rng([seed, v])
@@ -185,6 +187,36 @@ def cache_activations(
         logger.info("cached view %d/%d of %s in %.0f s", v + 1, views, path.name, time.time() - t0)
     del acts
     return np.load(path, mmap_mode="r")
+
+
+def views_cache_path(cache: Path, split: str, views: int) -> Path:
+    """``<cache>/<split>-<views>v.npy``: one file per number of views."""
+    return cache / f"{split}-{views}v.npy"
+
+
+def copy_smaller_cache(acts: np.ndarray, path: Path) -> int:
+    """Fill the first views of ``acts`` from a finished cache of the same split with fewer.
+
+    View ``v`` depends only on ``(seed, v)``, so an 8-view cache is the start of a 16-view
+    one. Returns the number of views copied (0 when there is no such cache).
+    """
+    split = path.name.rsplit("-", 1)[0]
+    finished = []
+    for other in path.parent.glob(f"{split}-*v.npy"):
+        done_file = Path(str(other) + ".done")
+        if other == path or not done_file.exists():
+            continue
+        n, shape = int(done_file.read_text()), np.load(other, mmap_mode="r").shape
+        if shape[1:] == acts.shape[1:] and n == shape[0] < acts.shape[0]:
+            finished.append((n, other))
+    if not finished:
+        return 0
+    n, other = max(finished)
+    acts[:n] = np.load(other, mmap_mode="r")
+    acts.flush()
+    Path(str(path) + ".done").write_text(str(n))
+    logger.info("copied %d cached views from %s", n, other.name)
+    return n
 
 
 class CachedViews(keras.utils.PyDataset):
@@ -372,11 +404,11 @@ def train(cfg: TrainConfig) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     acts = {}
     for name in ("train", "val"):
-        path = cache / f"{name}-all.npy"
+        views = cfg.views if name == "train" else 1
+        path = views_cache_path(cache, name, views)
         t0 = time.time()
         images = load_model_inputs(cfg.data, list(splits[name]["image_id"]), spec)
         logger.info("loaded %d %s images in %.0f s", len(images), name, time.time() - t0)
-        views = cfg.views if name == "train" else 1
         acts[name] = cache_activations(
             bottom,
             images,

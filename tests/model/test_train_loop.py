@@ -127,3 +127,26 @@ def test_weight_average_is_the_running_mean_of_the_epochs_from_start():
     assert average.count == 3  # epochs 2, 3 and 4 (1-based)
     average.assign()
     np.testing.assert_allclose(np.array(model.layers[0].kernel), np.full((2, 1), 5.0), rtol=1e-6)
+
+
+def test_more_views_reuse_a_finished_smaller_cache(tmp_path):
+    import keras
+
+    from skinapp.model.augment import AugmentParams
+    from skinapp.model.train_loop import cache_activations, views_cache_path
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((16, 16, 3))
+    bottom = keras.Model(inputs, keras.layers.Conv2D(2, 3)(inputs))
+    images = np.random.default_rng(0).integers(0, 256, (5, 16, 16, 3), dtype=np.uint8)
+    kw = {"seed": 3, "augment_params": AugmentParams()}
+    two = cache_activations(bottom, images, views_cache_path(tmp_path, "train", 2), views=2, **kw)
+    three = cache_activations(bottom, images, views_cache_path(tmp_path, "train", 3), views=3, **kw)
+    fresh_dir = tmp_path / "fresh"
+    fresh_dir.mkdir()
+    fresh = cache_activations(
+        bottom, images, views_cache_path(fresh_dir, "train", 3), views=3, **kw
+    )
+    assert three.shape == (3, 5, 14, 14, 2)
+    np.testing.assert_array_equal(three[:2], two)
+    np.testing.assert_allclose(three, fresh, atol=1e-3)  # copied views = recomputed views
