@@ -320,19 +320,22 @@ class WeightAverage(keras.callbacks.Callback):
 def make_callbacks(cfg: TrainConfig, run_dir: Path, stage: str, val_auc: ValAuc) -> list:
     """AUC first (the others read ``val_auc`` from the logs), then the usual four.
 
-    With weight averaging (``cfg.average_from``) stage 2 runs all its epochs: early stopping
-    would cut the averaging window short.
+    With weight averaging (``cfg.average_from``) stage 2 runs every epoch at a constant
+    learning rate: early stopping would cut the averaging window short, and a decayed rate
+    leaves nothing different to average.
     """
-    stopping = keras.callbacks.EarlyStopping(
-        monitor="val_auc", mode="max", patience=cfg.patience, restore_best_weights=True
-    )
-    averaging = stage == "finetune" and cfg.average_from > 0
-    return [
-        val_auc,
-        *([] if averaging else [stopping]),
+    adaptive = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_auc", mode="max", patience=cfg.patience, restore_best_weights=True
+        ),
         keras.callbacks.ReduceLROnPlateau(
             monitor="val_auc", mode="max", factor=0.3, patience=max(cfg.patience // 2, 1)
         ),
+    ]
+    averaging = stage == "finetune" and cfg.average_from > 0
+    return [
+        val_auc,
+        *([] if averaging else adaptive),
         keras.callbacks.ModelCheckpoint(
             str(run_dir / f"{stage}.weights.h5"),
             monitor="val_auc",
