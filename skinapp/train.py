@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
     p.add_argument(
+        "--input-size", type=int, default=d.input_size, help="square model input side in pixels"
+    )
+    p.add_argument(
         "--average-from",
         type=int,
         default=d.average_from,
@@ -146,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         mixup_alpha=args.mixup_alpha,
         label_smoothing=args.label_smoothing,
         average_from=args.average_from,
+        input_size=args.input_size,
         color_constancy=args.color_constancy,
         train_datasets=tuple(args.train_datasets),
         limit=args.limit,

@@ -155,3 +155,18 @@ def test_weight_averaging_runs_every_epoch_and_records_its_choice(tiny_derm, tmp
     history = pd.read_csv(run_dir / "history.csv")
     assert (history["stage"] == "finetune").sum() == 3
     assert (out / "model.keras").exists()
+
+
+def test_input_size_reaches_the_model_its_config_and_the_cache_key(tiny_derm, tmp_path):
+    out, cache = tmp_path / "small", tmp_path / "cache"
+    argv = ["--data", str(tiny_derm), "--out", str(out), "--cache-dir", str(cache)]
+    argv += ["--backbone-weights", "none", "--views", "1", "--head-epochs", "1"]
+    argv += ["--finetune-epochs", "1", "--cut-layer", "block_12_add", "--input-size", "96"]
+    argv += ["--finetune-from-block", "13", "--batch-size", "8"]
+    assert train.main(argv) == 0
+    model = load_keras_model(out / "model.keras")
+    assert tuple(model.input.shape[1:]) == (96, 96, 3)
+    assert json.loads((out / "model_config.json").read_text())["input"]["size"] == 96
+    assert [p.name for p in cache.iterdir() if p.name.startswith("block_12_add")] == [
+        "block_12_add-none-96px-s42-l0"
+    ]

@@ -39,7 +39,7 @@ from skinapp.model.build import (
     set_trainable_from,
 )
 from skinapp.model.data import binary_labels, load_model_inputs, read_metadata
-from skinapp.model.preprocessing import ModelInputSpec
+from skinapp.model.preprocessing import MODEL_INPUT_SIZE, ModelInputSpec
 from skinapp.model.scores import malignant_log_odds
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class TrainConfig:
     patience: int = 4
     seed: int = 42
     color_constancy: str = "none"
+    input_size: int = MODEL_INPUT_SIZE  # square side the photo is resized to
     mixup_alpha: float = 0.0  # >0: mix pairs of cached activations and labels in stage 2
     label_smoothing: float = 0.0
     average_from: int = 0  # >0: stage 2 also averages the weights of epochs >= this (SWA)
@@ -81,7 +82,7 @@ class TrainConfig:
             )
 
     def input_spec(self) -> ModelInputSpec:
-        return ModelInputSpec(color_constancy=self.color_constancy)
+        return ModelInputSpec(size=self.input_size, color_constancy=self.color_constancy)
 
 
 @dataclass
@@ -399,10 +400,12 @@ def train(cfg: TrainConfig) -> Path:
     )
 
     spec = cfg.input_spec()
-    model = build_classifier(ClassifierSpec(classes, cfg.dropout), cfg.backbone_weights)
+    model = build_classifier(
+        ClassifierSpec(classes, cfg.dropout, cfg.input_size), cfg.backbone_weights
+    )
     bottom = build_bottom_model(model, cfg.cut_layer)
 
-    cache_key = f"{cfg.cut_layer}-{spec.color_constancy}-s{cfg.seed}-l{cfg.limit}"
+    cache_key = f"{cfg.cut_layer}-{spec.color_constancy}-{spec.size}px-s{cfg.seed}-l{cfg.limit}"
     cache = Path(cfg.cache_dir) / cache_key
     cache.mkdir(parents=True, exist_ok=True)
     acts = {}
