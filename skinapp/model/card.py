@@ -60,6 +60,18 @@ def _ablation_text(ablation: dict[str, Any] | None) -> str:
     )
 
 
+def _callbacks_text(tc: dict[str, Any]) -> str:
+    """How stage 2 stops and which weights it keeps: early stopping, or weight averaging."""
+    if not tc.get("average_from"):
+        return f"""- Callbacks: early stopping (patience {tc.get("patience")}), ReduceLROnPlateau and
+  ModelCheckpoint on validation ROC AUC; CSVLogger (`history.csv`). Seed {tc.get("seed")}."""
+    return f"""- Stage 1 callbacks: early stopping (patience {tc.get("patience")}), ReduceLROnPlateau and
+  ModelCheckpoint on validation ROC AUC. Stage 2 runs all its epochs at a constant learning
+  rate and keeps the **average of the weights from epoch {tc.get("average_from")} on**
+  (stochastic weight averaging), unless the last epoch scores higher on validation
+  (`average.json` records both). CSVLogger (`history.csv`). Seed {tc.get("seed")}."""
+
+
 def _ensemble_text(config: dict[str, Any]) -> str:
     """What differs between the members of an ensemble (empty for a single model)."""
     members = config.get("ensemble") or []
@@ -239,8 +251,7 @@ the history and a clinical examination.
   {tc.get("batch_size")}. Activations of the frozen lower blocks (up to `{tc.get("cut_layer")}`)
   are cached per augmented view so this runs on a 2-core CPU.
 - Class balance: sample weights give benign and malignant the same total weight.
-- Callbacks: early stopping (patience {tc.get("patience")}), ReduceLROnPlateau and
-  ModelCheckpoint on validation ROC AUC; CSVLogger (`history.csv`). Seed {tc.get("seed")}.
+{_callbacks_text(tc)}
 {_ensemble_text(config)}
 ## Results on the test split (n = {test["n"]}, {test["n_malignant"]} malignant)
 | metric | value |

@@ -1,8 +1,8 @@
-"""Model-card sections that read the cross-validation and photo-quality files."""
+"""Model-card sections: cross-validation, photo-quality files and the stage-2 recipe."""
 
 from __future__ import annotations
 
-from skinapp.model.card import _folds_text, _quality_text
+from skinapp.model.card import _callbacks_text, _folds_text, _quality_text
 
 
 def test_folds_text_gives_mean_sd_and_each_fold():
@@ -43,3 +43,10 @@ def test_quality_text_lists_false_alarms_and_detection():
     assert "exposure 3.9%" in text and "gamma_dark 2.0: 97.3% by the exposure check" in text
     assert "crop_cut" not in text  # never dropped the AUC by more than the threshold
     assert "--trust" in _quality_text(None)
+
+
+def test_recipe_text_tells_weight_averaging_from_early_stopping():
+    stopping = _callbacks_text({"patience": 4, "seed": 42})
+    averaging = _callbacks_text({"patience": 4, "seed": 42, "average_from": 5})
+    assert "early stopping (patience 4)" in stopping and "average" not in stopping
+    assert "average of the weights from epoch 5 on" in averaging
