@@ -25,19 +25,14 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from skinapp.logs import setup_logging
-from skinapp.model.augment import dihedral
-from skinapp.trust.tta import N_VIEWS
+from skinapp.trust.tta import N_VIEWS, run_views
 
 
 def view_log_odds(classifier, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """``(8, N)`` uncalibrated malignant log-odds of each dihedral view (view 0 = as is)."""
-    out = np.empty((N_VIEWS, len(images)), np.float64)
-    for k in range(N_VIEWS):
-        for s in range(0, len(images), batch_size):
-            batch = np.stack([dihedral(im, k) for im in images[s : s + batch_size]])
-            logits, _ = classifier.run(batch)
-            out[k, s : s + len(batch)] = classifier.log_odds(logits)
-    return out
+    step = max(1, batch_size // N_VIEWS)
+    parts = [run_views(classifier, images[s : s + step])[0] for s in range(0, len(images), step)]
+    return np.concatenate(parts).T
 
 
 def combination_table(log_odds: dict[str, np.ndarray], y: np.ndarray, max_members: int):

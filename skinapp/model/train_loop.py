@@ -207,16 +207,16 @@ def copy_smaller_cache(acts: np.ndarray, path: Path) -> int:
         done_file = Path(str(other) + ".done")
         if other == path or not done_file.exists():
             continue
-        n, shape = int(done_file.read_text()), np.load(other, mmap_mode="r").shape
-        if shape[1:] == acts.shape[1:] and n == shape[0] < acts.shape[0]:
-            finished.append((n, other))
+        n, smaller = int(done_file.read_text()), np.load(other, mmap_mode="r")
+        if smaller.shape[1:] == acts.shape[1:] and n == smaller.shape[0] < acts.shape[0]:
+            finished.append((n, other.name, smaller))
     if not finished:
         return 0
-    n, other = max(finished)
-    acts[:n] = np.load(other, mmap_mode="r")
+    n, name, smaller = max(finished, key=lambda f: f[0])
+    acts[:n] = smaller
     acts.flush()
     Path(str(path) + ".done").write_text(str(n))
-    logger.info("copied %d cached views from %s", n, other.name)
+    logger.info("copied %d cached views from %s", n, name)
     return n
 
 

@@ -53,7 +53,7 @@ from skinapp.trust.photometric import (
     photo_stats,
 )
 from skinapp.trust.quality import CHECK_NAMES, check_quality
-from skinapp.trust.tta import N_VIEWS, TRUST_FILE, spread, tta_views
+from skinapp.trust.tta import N_VIEWS, TRUST_FILE, run_views, spread
 
 logger = logging.getLogger(__name__)
 
@@ -158,14 +158,11 @@ class _Runner:
     def tta(self, images) -> tuple[np.ndarray, np.ndarray]:
         """``(N, 8)`` log-odds of the views and ``(N, F)`` pooled features of view 0."""
         step = max(1, self.batch_size // N_VIEWS)
-        odds, feats = [], []
-        for s in range(0, len(images), step):
-            x = self._prepare(images[s : s + step])
-            views = np.concatenate([tta_views(im) for im in x])
-            logits, features = self.clf.run(views)
-            odds.append(self.clf.log_odds(logits).reshape(len(x), N_VIEWS))
-            feats.append(pool_features(features)[::N_VIEWS])
-        return np.concatenate(odds), np.concatenate(feats)
+        parts = [
+            run_views(self.clf, self._prepare(images[s : s + step]))
+            for s in range(0, len(images), step)
+        ]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float:

@@ -19,10 +19,19 @@ import numpy as np
 from skinapp.model.augment import dihedral
 from skinapp.model.calibration import Calibration
 from skinapp.model.grading import GradeThresholds
+from skinapp.trust.ood import pool_features
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["N_VIEWS", "TRUST_FILE", "TTASpread", "load_tta_calibration", "spread", "tta_views"]
+__all__ = [
+    "N_VIEWS",
+    "TRUST_FILE",
+    "TTASpread",
+    "load_tta_calibration",
+    "run_views",
+    "spread",
+    "tta_views",
+]
 
 #: Number of views: 4 quarter turns, each with and without a mirror flip.
 N_VIEWS = 8
@@ -45,6 +54,21 @@ def tta_views(image: np.ndarray) -> np.ndarray:
     if image.ndim != 3 or image.shape[0] != image.shape[1]:
         raise ValueError(f"`image` must be a square (S, S, C) array. Received: {image.shape}")
     return np.stack([dihedral(image, k) for k in range(N_VIEWS)])
+
+
+def run_views(classifier, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every view of each prepared input through ``classifier.run`` in one batch.
+
+    Returns
+    -------
+    log_odds : (N, 8) ndarray
+        Uncalibrated malignant log-odds of each view (column 0: the input as it is).
+    features : (N, F) ndarray
+        Pooled features of view 0.
+    """
+    logits, features = classifier.run(np.concatenate([tta_views(x) for x in inputs]))
+    odds = classifier.log_odds(logits).reshape(len(inputs), N_VIEWS)
+    return odds, pool_features(features)[::N_VIEWS]
 
 
 @dataclass(frozen=True)
