@@ -49,7 +49,9 @@ __all__ = [
     "ACCEPTED_FORMATS",
     "MAX_PIXELS",
     "MAX_UPLOAD_BYTES",
+    "MAX_UPLOAD_MB",
     "MIN_SIDE",
+    "UPLOAD_LIMIT_TEXT",
     "check_image",
     "downscale_max_side",
     "encode_jpeg",
@@ -57,8 +59,15 @@ __all__ = [
     "read_image",
 ]
 
-#: Largest accepted upload, in bytes (20 MB). Checked before decoding.
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+#: Largest accepted upload in megabytes as the browser counts them (1 MB = 1,000,000 bytes):
+#: Streamlit's file uploader refuses larger files with "File must be 20.0MB or smaller" before
+#: they are sent, so ``server.maxUploadSize`` in ``.streamlit/config.toml``, this reader and
+#: every help text state this one number (the server's own check, in 1024-based MB, is looser).
+MAX_UPLOAD_MB = 20
+#: :data:`MAX_UPLOAD_MB` in bytes. Checked before decoding.
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1_000_000
+#: The limit as the help texts state it.
+UPLOAD_LIMIT_TEXT = f"{MAX_UPLOAD_MB} MB"
 #: Largest accepted image, in pixels (50 megapixels). Checked from the header.
 MAX_PIXELS = 50_000_000
 #: Shortest accepted side, in pixels.
@@ -181,8 +190,11 @@ def _read_bounded(source: ImageSource, max_bytes: int) -> bytes:
             f"Received: {type(source).__name__}"
         )
     if size > max_bytes:
+        limit = _megabytes(max_bytes)
+        if received == limit:  # just over the limit: the rounded sizes would read the same
+            received, limit = f"{size:,} bytes", f"{limit} = {max_bytes:,} bytes"
         raise ImageReadError(
-            f"This file is too large to analyse (the limit is {_megabytes(max_bytes)}). "
+            f"This file is too large to analyse (the limit is {limit}). "
             f"Received: {received}. Please upload a smaller export of the image.",
             reason="too_large",
         )
@@ -301,11 +313,11 @@ def _to_rgb_array(img: Image.Image) -> np.ndarray:
 
 
 def _megabytes(n_bytes: int) -> str:
-    """``n_bytes`` as a human-readable size ("20.0 MB", "1.5 KB", "12 bytes")."""
-    if n_bytes >= 1024 * 1024:
-        return f"{n_bytes / (1024 * 1024):.1f} MB"
-    if n_bytes >= 1024:
-        return f"{n_bytes / 1024:.1f} KB"
+    """``n_bytes`` in decimal units, as browsers count them ("20.0 MB", "1.5 KB", "12 bytes")."""
+    if n_bytes >= 1_000_000:
+        return f"{n_bytes / 1_000_000:.1f} MB"
+    if n_bytes >= 1000:
+        return f"{n_bytes / 1000:.1f} KB"
     return f"{n_bytes} bytes"
 
 

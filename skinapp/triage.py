@@ -27,7 +27,7 @@ import pandas as pd
 
 from skinapp.analysis import Analysis, AnalysisSettings, analyze_bytes
 from skinapp.errors import SkinappError
-from skinapp.io import MAX_UPLOAD_BYTES, downscale_max_side, encode_jpeg
+from skinapp.io import MAX_UPLOAD_BYTES, UPLOAD_LIMIT_TEXT, downscale_max_side, encode_jpeg
 
 if TYPE_CHECKING:
     from skinapp.serving import Classifier
@@ -223,7 +223,7 @@ def _entry_problem(info: zipfile.ZipInfo) -> str | None:
     if info.flag_bits & 0x1:
         return "This entry is encrypted; add the photos to a zip without a password."
     if info.file_size > MAX_UPLOAD_BYTES:
-        return f"Larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB once unzipped."
+        return f"Larger than {UPLOAD_LIMIT_TEXT} once unzipped."
     ratio = info.file_size / max(info.compress_size, 1)
     if info.file_size > 1024 * 1024 and ratio > MAX_COMPRESSION_RATIO:
         return "Compressed suspiciously well for a photo (a zip bomb?): refused."

@@ -18,6 +18,9 @@ from PIL import Image, ImageFile
 from skinapp.errors import ImageReadError, InvalidImageError, SkinappError
 from skinapp.io import (
     MAX_PIXELS,
+    MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_MB,
+    UPLOAD_LIMIT_TEXT,
     check_image,
     downscale_max_side,
     encode_jpeg,
@@ -380,6 +383,21 @@ def test_size_limit_on_bytes_and_paths(tmp_path):
     error = read_error(path, max_bytes=len(data) - 1)
     assert error.reason == "too_large"
     assert read_image(path, max_bytes=len(data)).shape == (48, 64, 3)
+
+
+def test_upload_limit_is_counted_in_decimal_megabytes_like_the_browser():
+    # Streamlit's uploader refuses files over maxUploadSize * 1,000,000 bytes; the reader's
+    # default limit is that same number, and a file just over it is explained exactly.
+    assert MAX_UPLOAD_BYTES == MAX_UPLOAD_MB * 1_000_000
+    assert f"{MAX_UPLOAD_MB} MB" == UPLOAD_LIMIT_TEXT
+    png = encode_png(gradient())
+    at_limit = png + bytes(MAX_UPLOAD_BYTES - len(png))  # trailing bytes after IEND
+    assert read_image(at_limit).shape == (48, 64, 3)
+    error = read_error(at_limit + b"\0")
+    assert error.reason == "too_large"
+    assert f"{MAX_UPLOAD_BYTES + 1:,} bytes" in str(error)
+    assert f"{MAX_UPLOAD_BYTES:,} bytes" in str(error)
+    assert "(the limit is 20.0 MB" in str(read_error(bytes(21_000_000)))
 
 
 def test_size_limit_reads_at_most_max_bytes_plus_one():

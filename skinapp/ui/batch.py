@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
+from skinapp.io import UPLOAD_LIMIT_TEXT
 from skinapp.serving import Classifier
 from skinapp.triage import TriageResult, expand_uploads, run_triage, to_frame
 from skinapp.ui.cache import sample_bytes, sample_catalog
@@ -30,7 +31,8 @@ def inputs() -> list[tuple[str, bytes]]:
         "Photos, or zip files of photos",
         accept_multiple_files=True,
         key=TRIAGE_UPLOAD,
-        help="JPEG, PNG, BMP, TIFF or WebP photos, up to 20 MB each; zips are read in memory "
+        help=f"JPEG, PNG, BMP, TIFF or WebP photos, up to {UPLOAD_LIMIT_TEXT} each; zips are "
+        "read in memory "
         "(never unpacked to disk). Nothing is stored.",
     )
     out = [(f.name, f.getvalue()) for f in files or []]

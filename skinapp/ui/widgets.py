@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import streamlit as st
 
 from skinapp.analysis import AnalysisSettings
+from skinapp.io import UPLOAD_LIMIT_TEXT
 from skinapp.ui import state
 from skinapp.ui.cache import sample_bytes, sample_catalog
 
@@ -299,8 +300,8 @@ def image_inputs(
             "Dermoscopic photo(s)" if multiple else "Dermoscopic photo",
             accept_multiple_files=multiple,
             key=f"{prefix}.upload",
-            help="JPEG, PNG, BMP, TIFF or WebP, up to 20 MB each. Metadata (EXIF, GPS) is "
-            "discarded on reading; nothing is stored.",
+            help=f"JPEG, PNG, BMP, TIFF or WebP, up to {UPLOAD_LIMIT_TEXT} each. Metadata (EXIF, "
+            "GPS) is discarded on reading; nothing is stored.",
         )
         files = files if isinstance(files, list) else [files] if files else []
         return [NamedImage(f.name, f.getvalue()) for f in files]

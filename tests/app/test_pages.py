@@ -24,7 +24,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from skinapp.analysis import AnalysisSettings
-from skinapp.io import MAX_UPLOAD_BYTES, read_image
+from skinapp.io import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, read_image
 from skinapp.model.grading import GRADE_TEXT
 from skinapp.serving import default_model_dir
 from skinapp.ui import state
@@ -105,7 +105,13 @@ def test_upload_limit_in_config_matches_the_io_limit():
     import tomllib
 
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
-    assert config["server"]["maxUploadSize"] * 1024 * 1024 == MAX_UPLOAD_BYTES
+    # The browser counts maxUploadSize in decimal MB; the reader and the help texts agree.
+    assert config["server"]["maxUploadSize"] * 1_000_000 == MAX_UPLOAD_BYTES
+    assert config["server"]["maxUploadSize"] == MAX_UPLOAD_MB
+    for page in ("pages/diagnose.py", "pages/triage.py"):
+        (uploader,) = _page(page).get("file_uploader")
+        assert uploader.proto.max_upload_size_mb == MAX_UPLOAD_MB, page  # what the browser gets
+        assert f"up to {MAX_UPLOAD_MB} MB each" in uploader.proto.help, page
     assert config["server"]["enableXsrfProtection"] is True
     assert config["browser"]["gatherUsageStats"] is False
     assert config["client"]["showErrorDetails"] == "none"
