@@ -1,10 +1,15 @@
 """skinapp: entry script. Configures the page and routes; every page lives in pages/."""
 
+from pathlib import Path
+
 import streamlit as st
+
+# A local file: a ":material/…:" page icon makes every browser fetch it from fonts.gstatic.com.
+ICON = Path(__file__).resolve().parent / "skinapp" / "assets" / "icon.png"
 
 st.set_page_config(
     page_title="skinapp · dermoscopy decision support",
-    page_icon=":material/dermatology:",
+    page_icon=str(ICON),
     layout="wide",
 )
 
