@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from pathlib import Path
 
 import cv2
@@ -170,13 +169,25 @@ def test_no_lesion_found_gives_no_descriptors(sample, fake, monkeypatch):
     assert any("No lesion" in note for note in result.notes)
 
 
-def test_descriptors_get_the_working_scale(sample, fake):
-    result = analyze(sample, AnalysisSettings(mm_per_pixel=0.05), fake)
+def test_descriptors_get_the_working_scale(fake):
+    # GIVEN a 400 x 300 photo at 0.05 mm per pixel of a drawn lesion 121 px (~6 mm) across
+    photo = np.full((300, 400, 3), (205, 160, 140), np.uint8)
+    cv2.circle(photo, (200, 150), 60, (110, 70, 50), -1)
+    # WHEN it is analysed on a working image half its size
+    result = analyze(photo, AnalysisSettings(mm_per_pixel=0.05, max_side=200), fake)
 
-    assert result.segmentation.found
-    assert result.descriptors is not None
-    assert isinstance(result.descriptors.to_dict(), dict)
-    assert result.mm_per_pixel == pytest.approx(0.05)
+    # THEN a working pixel covers twice the millimetres of a photo pixel ...
+    assert result.image.shape[:2] == (150, 200)
+    assert result.mm_per_pixel == pytest.approx(0.1)
+    # ... the descriptors measured on the working image use that scale ...
+    d = result.descriptors
+    assert result.segmentation.found and d is not None
+    assert d.mm_per_pixel == pytest.approx(0.1)
+    assert d.diameter_mm == pytest.approx(d.diameter_px * 0.1, rel=1e-3)
+    assert d.area_mm2 == pytest.approx(d.area_px * 0.1**2, rel=1e-3)
+    # ... so the lesion keeps its real size: 6 mm across, pi * 3^2 mm^2
+    assert d.diameter_mm == pytest.approx(6.05, rel=0.05)
+    assert d.area_mm2 == pytest.approx(np.pi * 3.025**2, rel=0.06)
 
 
 def test_analyze_bytes_times_decoding_and_rejects_bad_files(sample, fake):
@@ -350,15 +361,14 @@ def test_shipped_model_result_is_consistent(sample, shipped_classifier):
     assert pred.p_malignant == pytest.approx(direct.p_malignant, abs=1e-6)
 
 
-def test_shipped_model_analyses_a_1024px_photo_quickly(sample, shipped_classifier):
+def test_shipped_model_analyses_a_1024px_photo(sample, shipped_classifier):
+    # Its speed is a benchmark figure with a target, not a timed test (it would fail on a
+    # loaded machine): `pipeline.total_ms_p50_1024` in `python -m skinapp.bench`.
     big = cv2.resize(sample, (1024, 768), interpolation=cv2.INTER_CUBIC)
-    analyze(big, AnalysisSettings(), shipped_classifier)  # warm-up
-    start = time.perf_counter()
     result = analyze(big, AnalysisSettings(), shipped_classifier)
-    elapsed = time.perf_counter() - start
 
     assert result.image.shape == (768, 1024, 3)
-    assert elapsed < 5.0  # ~0.2-0.4 s on 2 busy cores; generous for slow CI machines
+    assert result.timings_ms["total"] > 0
 
 
 def test_shipped_quality_detector_flags_a_darkened_photo(sample, shipped_classifier):
