@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -35,11 +37,18 @@ def _tables(n=600, seed=0):
 def test_feature_builder_imputes_and_flags_missing_values():
     meta, desc, _ = _tables()
     table = meta.merge(desc, on="image_id")
-    builder = FeatureBuilder(with_meta=True).fit(table[table["split"] == "train"])
+    train = table["split"] == "train"
+    table.loc[~train, "age"] += 15  # val/test patients older: their median is not train's
+    builder = FeatureBuilder(with_meta=True).fit(table[train])
     x = builder.transform(table)
     assert not x.isna().any().any()
     assert (x["age_missing"] == table["age"].isna()).all()
-    assert x.loc[table["age"].isna(), "age"].eq(builder.medians["age"]).all()
+    # missing values become the *training* median, computed here without the builder
+    for column in ("age", "fractal_dimension"):
+        known = [float(v) for v in table[column] if not np.isnan(v)]
+        train_median = statistics.median(float(v) for v in table.loc[train, column].dropna())
+        assert train_median != statistics.median(known)  # the fixture tells the two apart
+        assert x.loc[table[column].isna(), column].eq(train_median).all(), column
     assert (x["sex_missing"] == ~table["sex"].isin(["male", "female"])).all()
     assert (x["site_missing"] == table["localization"].fillna("unknown").eq("unknown")).all()
     assert "site_back" in x and "site_unknown" not in x
