@@ -8,8 +8,11 @@ Trust (``skinapp.trust``): when ``models/ood.npz`` is present, every prediction 
 out-of-distribution score from the same pass's features; ``predict(image, tta=True)`` runs
 the eight flips/quarter turns in one batch and adds the interval of their probabilities.
 
-Thread safety: a LiteRT interpreter must not be used by two threads at once, so each thread
-gets its own (about 15 MB each); the model bytes are read once.
+Thread safety and memory: a LiteRT interpreter must not be used by two threads at once, so a
+classifier keeps a fixed pool of at most ``max_interpreters`` of them (about 15 MB each), lent
+to one ``run`` at a time; a thread that finds them all in use waits for one. (One interpreter
+per thread, as before, grew with every Streamlit rerun thread and never shrank.) The model
+bytes are read once.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +103,15 @@ class Prediction:
     features: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
+@dataclass
+class _Slot:
+    """One LiteRT interpreter, the batch size its tensors are allocated for, its outputs."""
+
+    interpreter: object
+    batch: int
+    outputs: dict[str, int]
+
+
 class Classifier:
     """Calibrated lesion classifier over a LiteRT model directory.
 
@@ -108,6 +123,9 @@ class Classifier:
         Threads per interpreter (default: all cores).
     calibrated : bool
         Load ``calibration.json`` (False only while ``evaluate`` is fitting it).
+    max_interpreters : int, optional
+        Most LiteRT interpreters this classifier creates (default: the number of cores);
+        they are reused, and callers beyond that wait for one.
 
     Raises
     ------
@@ -121,6 +139,7 @@ class Classifier:
         num_threads: int | None = None,
         *,
         calibrated: bool = True,
+        max_interpreters: int | None = None,
     ):
         self.model_dir = Path(model_dir) if model_dir else default_model_dir()
         model_path = self.model_dir / MODEL_FILE
@@ -156,9 +175,13 @@ class Classifier:
         self.tta_calibration, self.tta_thresholds = tta or (None, None)
         self.created = config.get("created", "")
         self.num_threads = num_threads or os.cpu_count() or 1
-        self._local = threading.local()
+        self.max_interpreters = max_interpreters or os.cpu_count() or 1
+        self._slots: queue.LifoQueue[_Slot] = queue.LifoQueue()
+        self._slots_lock = threading.Lock()
+        self.interpreters_created = 0
         self._head_weights = None
-        self._interpreter()  # fail now, not on the first upload
+        with self._interpreter():  # fail now, not on the first upload
+            pass
 
     def _load_fitted(self, name: str, loader, what: str):
         """A detector file fitted for this model (``loader(path)``), else None with a log line."""
@@ -178,24 +201,42 @@ class Classifier:
             return None
         return detector
 
-    # === Interpreter per thread ===
-    def _interpreter(self):
-        interp = getattr(self._local, "interpreter", None)
-        if interp is None:
-            from ai_edge_litert.interpreter import Interpreter
+    # === Interpreter pool ===
+    @contextmanager
+    def _interpreter(self) -> Iterator[_Slot]:
+        """Lend one interpreter: a free one, a new one while fewer than ``max_interpreters``
+        exist, else the next one given back."""
+        try:
+            slot = self._slots.get_nowait()
+        except queue.Empty:
+            with self._slots_lock:
+                create = self.interpreters_created < self.max_interpreters
+                self.interpreters_created += int(create)
+            if create:
+                try:
+                    slot = self._new_slot()
+                except BaseException:
+                    with self._slots_lock:
+                        self.interpreters_created -= 1
+                    raise
+            else:
+                slot = self._slots.get()
+        try:
+            yield slot
+        finally:
+            self._slots.put(slot)
 
-            try:
-                interp = Interpreter(model_content=self._model_bytes, num_threads=self.num_threads)
-            except ValueError as err:
-                raise ModelLoadError(f"Cannot load {self.model_dir / MODEL_FILE}: {err}") from err
-            interp.allocate_tensors()
-            self._local.interpreter = interp
-            self._local.batch = 1
-            details = interp.get_output_details()
-            self._local.outputs = {
-                ("logits" if len(d["shape"]) == 2 else "features"): d["index"] for d in details
-            }
-        return interp
+    def _new_slot(self) -> _Slot:
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            interp = Interpreter(model_content=self._model_bytes, num_threads=self.num_threads)
+        except ValueError as err:
+            raise ModelLoadError(f"Cannot load {self.model_dir / MODEL_FILE}: {err}") from err
+        interp.allocate_tensors()
+        details = interp.get_output_details()
+        outputs = {("logits" if len(d["shape"]) == 2 else "features"): d["index"] for d in details}
+        return _Slot(interp, 1, outputs)
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw network outputs for prepared inputs.
@@ -210,16 +251,20 @@ class Classifier:
         logits : (N, C) float32
         features : (N, h, w, F) float32
         """
-        interp = self._interpreter()
-        index = interp.get_input_details()[0]["index"]
-        if self._local.batch != len(batch):
-            interp.resize_tensor_input(index, [len(batch), *batch.shape[1:]])
-            interp.allocate_tensors()
-            self._local.batch = len(batch)
-        interp.set_tensor(index, np.ascontiguousarray(batch, dtype=np.float32))
-        interp.invoke()
-        outs = self._local.outputs
-        return interp.get_tensor(outs["logits"]).copy(), interp.get_tensor(outs["features"]).copy()
+        with self._interpreter() as slot:
+            interp = slot.interpreter
+            index = interp.get_input_details()[0]["index"]
+            if slot.batch != len(batch):
+                interp.resize_tensor_input(index, [len(batch), *batch.shape[1:]])
+                interp.allocate_tensors()
+                slot.batch = len(batch)
+            interp.set_tensor(index, np.ascontiguousarray(batch, dtype=np.float32))
+            interp.invoke()
+            outs = slot.outputs
+            return (
+                interp.get_tensor(outs["logits"]).copy(),
+                interp.get_tensor(outs["features"]).copy(),
+            )
 
     # === Scores ===
     def log_odds(self, logits: np.ndarray) -> np.ndarray:

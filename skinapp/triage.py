@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from skinapp.analysis import Analysis, AnalysisSettings, analyze_bytes
+from skinapp.analysis import Analysis, AnalysisSettings
 from skinapp.errors import SkinappError
 from skinapp.io import MAX_UPLOAD_BYTES, UPLOAD_LIMIT_TEXT, downscale_max_side, encode_jpeg
+from skinapp.pool import AnalysisPool, OnWait, analyze_in_pool
 
 if TYPE_CHECKING:
     from skinapp.serving import Classifier
@@ -248,8 +249,13 @@ def run_triage(
     problems: Sequence[BatchProblem] = (),
     ignored: int = 0,
     on_progress: Callable[[int, int, str], None] | None = None,
+    pool: AnalysisPool | None = None,
+    on_wait: OnWait | None = None,
 ) -> TriageResult:
     """Analyse every file with :func:`skinapp.analysis.analyze_bytes` and sort the results.
+
+    Each photo takes its own turn in the analysis pool (:mod:`skinapp.pool`), so a batch
+    shares the cores with Diagnose users instead of holding a place for its whole length.
 
     Parameters
     ----------
@@ -262,13 +268,20 @@ def run_triage(
         Carried over from :func:`expand_uploads` into the result.
     on_progress : callable, optional
         Called as ``on_progress(done, total, name)`` after each file.
+    pool : AnalysisPool, optional
+        Default: the process's :func:`skinapp.pool.default_pool`.
+    on_wait : callable, optional
+        ``on_wait(ahead)`` while a photo waits for its turn.
     """
     settings = settings or AnalysisSettings()
     rows: list[TriageRow] = []
     failed = list(problems)
     for i, item in enumerate(files, start=1):
         try:
-            rows.append(_row(item.name, analyze_bytes(item.data, settings, classifier)))
+            analysis = analyze_in_pool(
+                item.data, settings, classifier, pool=pool, on_wait=on_wait, join_when_full=True
+            )
+            rows.append(_row(item.name, analysis))
         except SkinappError as err:
             failed.append(BatchProblem(item.name, str(err)))
         except Exception as err:  # one odd file must not stop a batch of hundreds

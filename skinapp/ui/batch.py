@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from skinapp.io import UPLOAD_LIMIT_TEXT
+from skinapp.pool import waiting_message
 from skinapp.serving import Classifier
 from skinapp.triage import TriageResult, expand_uploads, run_triage, to_frame
 from skinapp.ui.cache import sample_bytes, sample_catalog
@@ -57,10 +58,26 @@ def analysed(uploads: Sequence[tuple[str, bytes]], classifier: Classifier) -> Tr
     files, problems, ignored = expand_uploads(uploads)
     bar = st.progress(0.0, text=f"Analysing {len(files)} photos…")
 
+    done_so_far = [0]
+
     def progress(done: int, total: int, _name: str) -> None:
+        done_so_far[0] = done
         bar.progress(done / total, text=f"Analysed {done} of {total} photos")
 
-    result = run_triage(files, classifier, problems=problems, ignored=ignored, on_progress=progress)
+    def waiting(ahead: int) -> None:
+        bar.progress(
+            done_so_far[0] / max(len(files), 1),
+            text=f"Analysed {done_so_far[0]} of {len(files)} photos · {waiting_message(ahead)}",
+        )
+
+    result = run_triage(
+        files,
+        classifier,
+        problems=problems,
+        ignored=ignored,
+        on_progress=progress,
+        on_wait=waiting,
+    )
     bar.empty()
     st.session_state[_RESULT] = (digest, result)
     return result

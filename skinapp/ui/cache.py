@@ -1,16 +1,21 @@
 """Cached loaders: the model once per process, saved metrics files, samples, analyses.
 
 - :func:`classifier` is a ``st.cache_resource`` singleton shared by every session. That is
-  safe because :class:`~skinapp.serving.Classifier` gives each thread its own LiteRT
-  interpreter.
+  safe because :class:`~skinapp.serving.Classifier` lends each ``run`` one of a fixed pool of
+  LiteRT interpreters (as many as the analysis pool's workers, each with
+  ``interpreter_threads`` threads: :mod:`skinapp.pool`).
 - File loaders use ``st.cache_data`` keyed on the path *and its modification time*, so a
   newly shipped model is picked up without a restart. They return copies.
 - :func:`analysis` caches results in memory (never on disk) keyed on the image bytes, the
   settings and the model version, so moving a Lab slider back, or rerunning a page, is free.
+  A miss takes its turn in the process's :func:`skinapp.pool.default_pool`; while it waits
+  the page shows how many analyses are ahead. The cache holds at most
+  :data:`ANALYSIS_CACHE_ENTRIES` results (and ``server.maxCacheDataSize`` bounds all caches).
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 from pathlib import Path
 from typing import Any
@@ -18,8 +23,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from skinapp.analysis import Analysis, AnalysisSettings, analyze_bytes
+from skinapp.analysis import Analysis, AnalysisSettings
 from skinapp.errors import SkinappError
+from skinapp.pool import OnWait, analyze_in_pool, default_settings, waiting_message
 from skinapp.serving import Classifier, default_model_dir
 
 __all__ = [
@@ -57,7 +63,8 @@ def model_dir() -> Path:
 
 @st.cache_resource(show_spinner="Loading the model…")
 def _load_classifier(path: str, mtime: float) -> Classifier:
-    return Classifier(path)
+    pool = default_settings()
+    return Classifier(path, num_threads=pool.interpreter_threads, max_interpreters=pool.workers)
 
 
 def classifier() -> Classifier:
@@ -82,7 +89,16 @@ def classifier_or_stop() -> Classifier:
         raise  # st.stop() raises; this keeps type checkers and readers certain
 
 
-@st.cache_data(max_entries=16, ttl="1h", show_spinner=False)
+#: Most analyses kept (all sessions together); each holds several copies of the photo.
+ANALYSIS_CACHE_ENTRIES = 8
+
+#: The waiting page's ``on_wait``, set around a call of ``_analysis`` by :func:`analysis`.
+_ON_WAIT: contextvars.ContextVar[OnWait | None] = contextvars.ContextVar(
+    "skinapp_on_wait", default=None
+)
+
+
+@st.cache_data(max_entries=ANALYSIS_CACHE_ENTRIES, ttl="30m", show_spinner=False)
 def _analysis(
     data: bytes,
     settings_key: str,
@@ -90,18 +106,35 @@ def _analysis(
     _settings: AnalysisSettings,
     _classifier: Classifier,
 ) -> Analysis:
-    return analyze_bytes(data, _settings, _classifier)
+    return analyze_in_pool(data, _settings, _classifier, on_wait=_ON_WAIT.get())
 
 
 def analysis(data: bytes, settings: AnalysisSettings, clf: Classifier) -> Analysis:
-    """:func:`skinapp.analysis.analyze_bytes`, cached on (bytes, settings, model version).
+    """:func:`skinapp.analysis.analyze_bytes` in a turn of the analysis pool, cached on
+    (bytes, settings, model version). While waiting for a turn the page says how many
+    analyses are ahead.
 
     Raises
     ------
+    PoolBusyError
+        The pool's queue is full (a message to show; errors are not cached).
     SkinappError
         The bytes are not a readable image (errors are not cached).
     """
-    return _analysis(data, settings.cache_key(), clf.version, settings, clf)
+    slot = st.empty()
+    # The message is drawn from inside the cached function; drawn in the caller's context
+    # it is not recorded as part of the cached result (nor replayed on the next hit).
+    outside = contextvars.copy_context()
+
+    def on_wait(ahead: int) -> None:
+        outside.run(slot.info, waiting_message(ahead), icon=":material/hourglass_top:")
+
+    token = _ON_WAIT.set(on_wait)
+    try:
+        return _analysis(data, settings.cache_key(), clf.version, settings, clf)
+    finally:
+        _ON_WAIT.reset(token)
+        outside.run(slot.empty)
 
 
 # === Saved files ===
