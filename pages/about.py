@@ -2,7 +2,9 @@
 
 import streamlit as st
 
+from skinapp.errors import SkinappError
 from skinapp.model.grading import GRADE_DISCLAIMER, GRADE_TEXT
+from skinapp.store.config import store_config
 from skinapp.ui import state, views
 
 state.init_state()
@@ -40,7 +42,27 @@ st.markdown(
     "- The heat map shows where the evidence lies, not why; the ABCD descriptors are "
     "measurements of the automatic outline, which can be wrong (check the contour).\n"
     "- Changing the Lab settings changes what you see; the model's measured performance "
-    "holds for the validated defaults only.\n"
-    "- Uploaded images are analysed in memory and never stored; reports contain no file "
-    "name, EXIF or patient data."
+    "holds for the validated defaults only."
+)
+
+st.subheader("What is stored, when and where")
+try:
+    where = store_config().describe()
+except SkinappError as err:
+    where = f"not configured ({err})"
+st.markdown(
+    "- **Diagnose, Batch triage, the Lab:** an uploaded photo is analysed in memory and is "
+    "**not written to disk**. It stays in this browser session's memory (and the app's "
+    "short-lived analysis cache) until the session ends.\n"
+    "- **Only when you tick “Save to case history” and press “Save visit”** (Diagnose) is "
+    "a visit stored: the patient pseudonym you type, lesion id, body site, visit date, your "
+    "notes, the result (probability, grade, model version), the ABCD measurements, the Lab "
+    "settings, the lesion outline, and the photo re-encoded from its pixels as a JPEG "
+    "(no file name, EXIF or GPS data).\n"
+    f"- **Where:** {where} (set `SKINAPP_DATA_DIR` or `SKINAPP_DATABASE_URL` to change it).\n"
+    "- **Until when:** until you erase the patient on Lesion history (“Export or erase this "
+    "patient's records”), which deletes the visits and photos for good.\n"
+    "- **Reports** (PDF, HTML) are made on request and downloaded to your computer; they "
+    "contain no file name or EXIF, and the pseudonym, lesion, site and dates only for a "
+    "saved visit. Nothing is sent to any outside server."
 )

@@ -8,6 +8,8 @@ import streamlit as st
 
 from skinapp.errors import SkinappError
 from skinapp.report_html import render_report
+from skinapp.report_pdf import render_pdf
+from skinapp.store.records import NOTES_MAX_CHARS
 from skinapp.ui import cache, casebook, state, views, widgets
 from skinapp.ui import trust as trust_views
 
@@ -65,28 +67,56 @@ if len(results) > 1:
 analysis = results[shown][1]
 trust_views.quality_warnings(analysis)
 
+# The answer first (on a phone the images would push it ~2,000 px down), then the evidence.
+metrics = trust_views.performance_metrics(analysis, cache.model_json("metrics.json"))
+trust_views.result_or_warning(analysis, metrics)
+
 show_hair = st.toggle("Show detected hair", key=state.DIAGNOSE_SHOW_HAIR)
 views.image_row(analysis, show_hair_mask=show_hair)
 for note in analysis.notes:
     st.caption(f":material/info: {note}")
 
-left, right = st.columns([3, 2])
-with left:
-    metrics = trust_views.performance_metrics(analysis, cache.model_json("metrics.json"))
-    trust_views.result_or_warning(analysis, metrics)
-with right:
-    st.subheader("Lesion descriptors (ABCD)")
+with st.expander("Lesion descriptors (ABCD)", expanded=True, icon=":material/straighten:"):
     views.descriptor_table(analysis)
 
-casebook.save_form(analysis, classifier.version)
-st.download_button(
+notes = st.text_area(
+    "Clinician's notes (optional)",
+    key=state.DIAGNOSE_NOTES,
+    max_chars=NOTES_MAX_CHARS,
+    placeholder="Printed on the PDF report; saved with the visit if you save it.",
+    height=90,
+)
+casebook.save_form(analysis, classifier.version, notes=notes or "")
+performance = views.performance_at_operating(metrics)
+pdf_col, html_col = st.columns(2)
+pdf_col.download_button(
+    "Download report (PDF)",
+    data=partial(
+        render_pdf,
+        analysis,
+        model_version=classifier.version,
+        created_at=datetime.now(UTC),
+        performance=performance,
+        case=casebook.saved_case(analysis),
+        notes=notes or "",
+    ),
+    file_name="skinapp-report.pdf",
+    mime="application/pdf",
+    on_click="ignore",
+    icon=":material/picture_as_pdf:",
+    type="primary",
+    help="Printable: images, grade and probability, quality checks, ABCD, model version and "
+    "date, your notes and a signature line; the pseudonym, lesion, site and dates once the "
+    "visit is saved. No file name or EXIF.",
+)
+html_col.download_button(
     "Download report (HTML)",
     data=partial(
         render_report,
         analysis,
         model_version=classifier.version,
         created_at=datetime.now(UTC),
-        performance=views.performance_at_operating(metrics),
+        performance=performance,
     ),
     file_name="skinapp-report.html",
     mime="text/html",

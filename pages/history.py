@@ -3,7 +3,7 @@
 import streamlit as st
 
 from skinapp.errors import SkinappError
-from skinapp.ui import casebook, followup, state, views
+from skinapp.ui import cache, casebook, followup, state, views, visit_notes
 
 state.init_state()
 st.title("Lesion history")
@@ -12,6 +12,7 @@ st.caption(
     "Change is the strongest sign to act on in a followed lesion."
 )
 views.disclaimer()
+casebook.erased_confirmation()
 
 try:
     store = casebook.store()
@@ -40,10 +41,13 @@ st.dataframe(
     column_config={"Probability": st.column_config.NumberColumn(format="percent")},
 )
 
+visit_notes.editor(store, visits)
+visit_notes.print_buttons(store, visits)
+
 if len(visits) < 2:
     st.info("One visit so far: save another visit of this lesion to compare.")
 else:
-    st.subheader("Side by side")
+    st.subheader("Compare two visits")
     left, right = st.columns(2)
     by_id = {v.id: v for v in visits}
     first_id = left.selectbox(
@@ -61,12 +65,25 @@ else:
         key="history.second",
     )
     first, second = by_id[first_id], by_id[second_id]
+    mode = st.segmented_control(
+        "Show",
+        followup.COMPARE_MODES,
+        default=followup.COMPARE_MODES[0],
+        key="history.compare_mode",
+    )
+    st.caption(f"{(second.visit_date - first.visit_date).days} days between these visits.")
     try:
-        followup.side_by_side(store, first, second)
+        followup.side_by_side(store, first, second, mode=mode or followup.COMPARE_MODES[0])
     except SkinappError as err:
         st.error(str(err))
     st.subheader("Over time")
-    st.plotly_chart(followup.trend_figure(visits), width="stretch")
+    thresholds = (cache.model_json("metrics.json") or {}).get("thresholds")
+    st.plotly_chart(followup.trend_figure(visits, thresholds), width="stretch")
+    st.caption(
+        "Sizes start at zero and probabilities span 0-100 %, so small changes look small; "
+        "dashed lines mark the review rule's thresholds (from the first visit) and the "
+        "grade thresholds."
+    )
 
 with st.expander("Export or erase this patient's records", icon=":material/folder_shared:"):
     st.caption(f"Stored in {store.config.describe()}. {casebook.PRIVACY_NOTE}")

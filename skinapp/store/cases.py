@@ -16,13 +16,13 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from skinapp.store.config import StoreConfig, store_config
 from skinapp.store.db import IMMEDIATE, create_store_engine, upgrade
 from skinapp.store.errors import StoreError, StoreUnavailableError
-from skinapp.store.records import NewVisit, Visit, check_pseudonym, visit_from_row
+from skinapp.store.records import NewVisit, Visit, check_notes, check_pseudonym, visit_from_row
 from skinapp.store.schema import visit_images, visits
 
 __all__ = ["EXPORT_COLUMNS", "CaseStore", "open_store"]
@@ -51,6 +51,7 @@ EXPORT_COLUMNS = (
     "asymmetry",
     "color_count",
     "colors",
+    "notes",
     "image_file",
 )
 
@@ -117,6 +118,7 @@ class CaseStore:
             "descriptors": visit.descriptors,
             "settings": visit.settings,
             "contour": visit.contour,
+            "notes": visit.notes,
         }
         with self._write() as conn:
             visit_id = conn.execute(insert(visits).returning(visits.c.id), row).scalar_one()
@@ -131,6 +133,25 @@ class CaseStore:
             )
         logger.info("Saved visit %d (%d image bytes)", visit_id, len(visit.image))
         return int(visit_id)
+
+    def set_notes(self, visit_id: int, notes: str) -> str:
+        """Replace the clinician's notes of a visit; returns the notes as stored.
+
+        Raises
+        ------
+        CaseInputError
+            Notes too long.
+        StoreError
+            No such visit (e.g. erased by another session).
+        """
+        text = check_notes(notes)
+        with self._write() as conn:
+            updated = conn.execute(
+                update(visits).where(visits.c.id == visit_id).values(notes=text)
+            ).rowcount
+        if not updated:
+            raise StoreError(f"Visit {visit_id} is not in the case history (erased?).")
+        return text
 
     def erase_patient(self, pseudonym: str) -> int:
         """Delete every visit and image of a patient; returns how many visits were erased.
@@ -283,6 +304,7 @@ def _export_row(visit: Visit, image_name: str) -> dict[str, object]:
         "asymmetry": _num(d.get("asymmetry")),
         "color_count": d.get("color_count", ""),
         "colors": " ".join(d.get("colors", [])),
+        "notes": visit.notes,
         "image_file": f"images/{image_name}",
     }
 

@@ -29,9 +29,11 @@ __all__ = [
     "BODY_SITES",
     "IMAGE_MEDIA_TYPE",
     "IMAGE_QUALITY",
+    "NOTES_MAX_CHARS",
     "NewVisit",
     "Visit",
     "check_lesion_id",
+    "check_notes",
     "check_pseudonym",
     "new_visit",
 ]
@@ -60,6 +62,9 @@ BODY_SITES = (
     "trunk",
     "other",
 )
+
+#: Longest clinician's note kept with a visit.
+NOTES_MAX_CHARS = 2000
 
 _PSEUDONYM = re.compile(r"^[\w][\w .\-/#]{0,63}$")
 _LESION = re.compile(r"^[\w][\w .\-/#]{0,31}$")
@@ -109,6 +114,24 @@ def _identifier(value: Any, pattern: re.Pattern, field: str, hint: str) -> str:
     return text
 
 
+def check_notes(value: Any) -> str:
+    """The visit's free-text notes, stripped of outer spaces.
+
+    Raises
+    ------
+    CaseInputError
+        Longer than :data:`NOTES_MAX_CHARS` characters.
+    """
+    text = str(value or "").strip()
+    if len(text) > NOTES_MAX_CHARS:
+        raise CaseInputError(
+            f"Notes must be at most {NOTES_MAX_CHARS} characters (received {len(text)}): "
+            "shorten them.",
+            field="notes",
+        )
+    return text
+
+
 def _check_body_site(value: Any) -> str:
     text = str(value or "").strip()
     if len(text) > 40:
@@ -152,6 +175,7 @@ class NewVisit:
     contour: list[list[int]]  # [[x, y], ...] in stored-image pixels
     image: bytes  # JPEG, metadata-free
     media_type: str = IMAGE_MEDIA_TYPE
+    notes: str = ""
 
     @property
     def sha256(self) -> str:
@@ -177,6 +201,7 @@ class Visit:
     descriptors: dict[str, Any] | None
     settings: dict[str, Any]
     contour: list[list[int]] = field(default_factory=list)
+    notes: str = ""
 
     @property
     def contour_array(self) -> np.ndarray:
@@ -193,6 +218,7 @@ def new_visit(
     visit_date: dt.date | None = None,
     model_version: str,
     now: dt.datetime | None = None,
+    notes: str = "",
 ) -> NewVisit:
     """Validate the form fields and turn an analysis into a :class:`NewVisit`.
 
@@ -222,6 +248,7 @@ def new_visit(
         settings=analysis.settings.to_dict(),
         contour=simplify_contour(analysis.segmentation.contour),
         image=encode_jpeg(image, quality=IMAGE_QUALITY),
+        notes=check_notes(notes),
     )
 
 
@@ -255,4 +282,5 @@ def visit_from_row(row: Mapping[str, Any]) -> Visit:
         descriptors=row["descriptors"],
         settings=row["settings"] or {},
         contour=row["contour"] or [],
+        notes=row.get("notes") or "",
     )

@@ -24,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
 )
 
 __all__ = ["metadata", "visit_images", "visits"]
@@ -49,6 +50,7 @@ visits = Table(
     Column("descriptors", JSON, nullable=True),
     Column("settings", JSON, nullable=False),
     Column("contour", JSON, nullable=False),
+    Column("notes", Text, nullable=False, server_default=""),
     Index("ix_visits_patient_lesion_date", "pseudonym", "lesion_id", "visit_date"),
 )
 

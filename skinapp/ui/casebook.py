@@ -7,6 +7,7 @@ Nothing is written unless the user ticks "Save to case history" and presses "Sav
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from contextlib import suppress
 from functools import partial
 
@@ -15,15 +16,19 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from skinapp.analysis import Analysis
 from skinapp.errors import SkinappError
+from skinapp.report_pdf import CaseInfo, days_between
 from skinapp.store import BODY_SITES, CaseInputError, CaseStore, new_visit, open_store
 from skinapp.store.config import store_config
 
 __all__ = [
+    "HISTORY_ERASED",
     "HISTORY_LESION",
     "HISTORY_PATIENT",
+    "erased_confirmation",
     "patient_admin",
     "patient_picker",
     "save_form",
+    "saved_case",
     "store",
 ]
 
@@ -38,6 +43,9 @@ HISTORY_SEARCH = "history.search"
 HISTORY_PATIENT = "history.patient"
 HISTORY_LESION = "history.lesion"
 HISTORY_ERASE_CONFIRM = "history.erase_confirm"
+HISTORY_ERASED = "history.erased"
+#: ``(analysis key, CaseInfo)`` of the visit just saved, for the Diagnose PDF report.
+_SAVED_CASE = "case.saved"
 #: Plain keys the save form fills so that History opens on the saved lesion.
 _OPEN_PATIENT = "case.open_patient"
 _OPEN_LESION = "case.open_lesion"
@@ -68,9 +76,22 @@ def store() -> CaseStore:
 # === Diagnose: the opt-in save form ===
 
 
-def save_form(analysis: Analysis, model_version: str) -> int | None:
+def _analysis_key(analysis: Analysis) -> str:
+    return hashlib.sha1(analysis.image.tobytes(), usedforsecurity=False).hexdigest()
+
+
+def saved_case(analysis: Analysis) -> CaseInfo | None:
+    """The case details of this analysis if it was saved in this session, else None."""
+    saved = st.session_state.get(_SAVED_CASE)
+    if saved and saved[0] == _analysis_key(analysis):
+        return saved[1]
+    return None
+
+
+def save_form(analysis: Analysis, model_version: str, *, notes: str = "") -> int | None:
     """ "Save to case history" (off by default) and, when ticked, the visit form.
 
+    ``notes`` (the clinician's notes typed on the page) are saved with the visit.
     Returns the new visit id after a save, else None.
     """
     if not st.checkbox(
@@ -91,7 +112,7 @@ def save_form(analysis: Analysis, model_version: str) -> int | None:
             "Body site", BODY_SITES, index=None, key=SAVE_SITE, accept_new_options=True
         )
         date = last.date_input("Visit date", key=SAVE_DATE, max_value=dt.date.today())
-        st.caption(PRIVACY_NOTE)
+        st.caption(PRIVACY_NOTE + " The notes typed above are saved with the visit.")
         submitted = st.form_submit_button("Save visit", icon=":material/save:")
     if not submitted:
         return None
@@ -103,14 +124,28 @@ def save_form(analysis: Analysis, model_version: str) -> int | None:
             body_site=site or "",
             visit_date=date,
             model_version=model_version,
+            notes=notes,
         )
         visit_id = store().save_visit(visit)
+        earlier = [v for v in store().visits(visit.pseudonym, visit.lesion_id) if v.id != visit_id]
+        earlier = [v for v in earlier if v.visit_date <= visit.visit_date]
     except CaseInputError as err:
         st.error(str(err), icon=":material/edit:")
         return None
     except SkinappError as err:
         st.error(str(err))
         return None
+    previous = max((v.visit_date for v in earlier), default=None)
+    st.session_state[_SAVED_CASE] = (
+        _analysis_key(analysis),
+        CaseInfo(
+            visit.pseudonym,
+            visit.lesion_id,
+            visit.body_site,
+            visit.visit_date,
+            days_between(previous, visit.visit_date),
+        ),
+    )
     st.session_state[_OPEN_PATIENT] = visit.pseudonym
     st.session_state[_OPEN_LESION] = visit.lesion_id
     st.success(
@@ -173,5 +208,15 @@ def patient_admin(case_store: CaseStore, pseudonym: str) -> None:
         erased = case_store.erase_patient(pseudonym)
         for key in (HISTORY_PATIENT, HISTORY_LESION, HISTORY_ERASE_CONFIRM):
             st.session_state.pop(key, None)
-        st.toast(f"Erased {erased} visits of {pseudonym}.", icon=":material/delete:")
+        st.session_state[HISTORY_ERASED] = (
+            f"Erased {pseudonym}: {erased} visit{'s' if erased != 1 else ''} and their photos "
+            "were deleted from the case history for good."
+        )
         st.rerun()
+
+
+def erased_confirmation() -> None:
+    """After "Erase patient": say what was erased (once, on the page that follows)."""
+    message = st.session_state.pop(HISTORY_ERASED, None)
+    if message:
+        st.success(message, icon=":material/delete:")

@@ -3,7 +3,8 @@ the change table and the trends over time (plotly)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -11,14 +12,25 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from skinapp.io import read_image
+from skinapp.pdf_layout import days_between
 from skinapp.store import CaseStore, Visit
-from skinapp.store.change import ChangeAssessment, LesionMeasures, assess_change, assess_lesion
-from skinapp.store.compare import align_pair
+from skinapp.store.change import (
+    AREA_GROWTH,
+    ASYMMETRY_RISE,
+    DIAMETER_GROWTH,
+    ChangeAssessment,
+    LesionMeasures,
+    assess_change,
+    assess_lesion,
+)
+from skinapp.store.compare import align_on_lesion, align_pair, blend, flicker_gif
 from skinapp.ui.charts import ALERT, PRIMARY
 
 __all__ = [
+    "COMPARE_MODES",
     "HEURISTIC_NOTE",
     "change_frame",
+    "days_since_previous",
     "measures",
     "review_badge",
     "side_by_side",
@@ -90,23 +102,31 @@ def _units(in_mm: bool) -> tuple[str, str]:
     return ("mm²", "mm") if in_mm else ("% of photo", "% of long side")
 
 
+def days_since_previous(visits: Sequence[Visit]) -> list[int | None]:
+    """Days from each visit to the one before it (None for the first)."""
+    return [None] + [days_between(a.visit_date, b.visit_date) for a, b in pairwise(visits)]
+
+
 def timeline_frame(visits: Sequence[Visit]) -> pd.DataFrame:
-    """One row per visit, oldest first: date, result, sizes, asymmetry, colours."""
+    """One row per visit, oldest first: date, days since the previous visit, result, sizes,
+    asymmetry, colours and notes."""
     in_mm = _in_mm(visits)
     area_unit, diameter_unit = _units(in_mm)
     rows = []
-    for v in visits:
+    for v, days in zip(visits, days_since_previous(visits), strict=True):
         d = v.descriptors or {}
         area, diameter = _sizes(v, in_mm)
         rows.append(
             {
                 "Visit date": v.visit_date,
+                "Days since previous": days,
                 "Risk grade": v.grade,
                 "Probability": v.p_malignant,
                 f"Area ({area_unit})": area,
                 f"Diameter ({diameter_unit})": diameter,
                 "Asymmetry": d.get("asymmetry"),
                 "Colours": ", ".join(c.replace("_", " ") for c in d.get("colors", [])),
+                "Notes": v.notes,
                 "Body site": v.body_site,
                 "Model": v.model_version,
             }
@@ -116,15 +136,26 @@ def timeline_frame(visits: Sequence[Visit]) -> pd.DataFrame:
     )
 
 
-def trend_figure(visits: Sequence[Visit]) -> go.Figure:
-    """Area, diameter, asymmetry, colour count, probability and grade against the date."""
+def trend_figure(
+    visits: Sequence[Visit], thresholds: Mapping[str, float] | None = None
+) -> go.Figure:
+    """Area, diameter, asymmetry, colour count, probability and grade against the date.
+
+    The y-axes never zoom onto tiny changes: sizes start at zero, asymmetry and probability
+    span 0-1, colours 0-6, grades 1-3; the review rule's thresholds (from the first visit)
+    and, when given, the grade thresholds ``t1``/``t2`` are drawn as dashed lines, so a rise
+    looks steep only when it crosses one.
+    """
     in_mm = _in_mm(visits)
     area_unit, diameter_unit = _units(in_mm)
     dates = [v.visit_date for v in visits]
+    area = [_sizes(v, in_mm)[0] for v in visits]
+    diameter = [_sizes(v, in_mm)[1] for v in visits]
+    asymmetry = [(v.descriptors or {}).get("asymmetry") for v in visits]
     series = {
-        f"Area ({area_unit})": [_sizes(v, in_mm)[0] for v in visits],
-        f"Diameter ({diameter_unit})": [_sizes(v, in_mm)[1] for v in visits],
-        "Asymmetry (0-1)": [(v.descriptors or {}).get("asymmetry") for v in visits],
+        f"Area ({area_unit})": area,
+        f"Diameter ({diameter_unit})": diameter,
+        "Asymmetry (0-1)": asymmetry,
         "Colour count": [(v.descriptors or {}).get("color_count") for v in visits],
         "Probability of malignancy": [v.p_malignant for v in visits],
         "Risk grade (1-3)": [v.grade for v in visits],
@@ -137,9 +168,45 @@ def trend_figure(visits: Sequence[Visit]) -> go.Figure:
             row=i // 3 + 1,
             col=i % 3 + 1,
         )
-    fig.update_yaxes(range=[0, 1], row=2, col=2)
+
+    def line(y: float | None, text: str, row: int, col: int) -> None:
+        if y is not None:
+            fig.add_hline(
+                y=y,
+                line_dash="dash",
+                line_color="#94a3b8",
+                annotation_text=text,
+                annotation_font_size=10,
+                annotation_position="top left",
+                row=row,
+                col=col,
+            )
+
+    def top(values: Sequence[float | None], floor: float) -> float:
+        present = [v for v in values if v is not None]
+        return max([floor, *present]) * 1.35 if present else floor
+
+    first_area, first_diameter, first_asym = area[0], diameter[0], asymmetry[0]
+    review_area = None if first_area is None else first_area * (1 + AREA_GROWTH)
+    review_diam = None if first_diameter is None else first_diameter * (1 + DIAMETER_GROWTH)
+    line(review_area, f"review: +{AREA_GROWTH:.0%}", 1, 1)
+    line(review_diam, f"review: +{DIAMETER_GROWTH:.0%}", 1, 2)
+    line(
+        None if first_asym is None else min(1.0, first_asym + ASYMMETRY_RISE),
+        f"review: +{ASYMMETRY_RISE:.2f}",
+        1,
+        3,
+    )
+    fig.update_yaxes(range=[0, top([*area, review_area], 1e-6)], row=1, col=1)
+    fig.update_yaxes(range=[0, top([*diameter, review_diam], 1e-6)], row=1, col=2)
+    fig.update_yaxes(range=[0, 1], row=1, col=3)
+    fig.update_yaxes(range=[0, 6.5], dtick=1, row=2, col=1)
+    if thresholds:
+        line(thresholds.get("t1"), "grade 2 from here", 2, 2)
+        line(thresholds.get("t2"), "grade 3 from here", 2, 2)
+    fig.update_yaxes(range=[0, 1], tickformat=".0%", row=2, col=2)
     fig.update_yaxes(range=[0.5, 3.5], dtick=1, row=2, col=3)
-    fig.update_layout(showlegend=False, height=480, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    fig.update_layout(showlegend=False, height=520, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
 
 
@@ -193,19 +260,44 @@ def change_frame(first: Visit, second: Visit) -> tuple[pd.DataFrame, ChangeAsses
     return frame, result
 
 
-def side_by_side(case_store: CaseStore, first: Visit, second: Visit) -> None:
-    """The two photos at one scale with their outlines, and the change table."""
-    pair = align_pair(
-        read_image(case_store.image(first.id)),
+#: How two visits can be compared.
+COMPARE_MODES = ("Side by side", "Overlay (fade)", "Flicker")
+
+
+def side_by_side(
+    case_store: CaseStore, first: Visit, second: Visit, *, mode: str = COMPARE_MODES[0]
+) -> None:
+    """The two photos at one scale with their outlines (side by side, faded into each other
+    or flickering, lesions aligned on their outline's centre), and the change table."""
+    photos = (read_image(case_store.image(first.id)), read_image(case_store.image(second.id)))
+    args = (
+        photos[0],
         first.contour_array,
         first.mm_per_pixel,
-        read_image(case_store.image(second.id)),
+        photos[1],
         second.contour_array,
         second.mm_per_pixel,
     )
-    left, right = st.columns(2)
-    left.image(pair.first, caption=f"Earlier · {visit_label(first)}", width="stretch")
-    right.image(pair.second, caption=f"Later · {visit_label(second)}", width="stretch")
+    if mode == COMPARE_MODES[0]:
+        pair = align_pair(*args)
+        left, right = st.columns(2)
+        left.image(pair.first, caption=f"Earlier · {visit_label(first)}", width="stretch")
+        right.image(pair.second, caption=f"Later · {visit_label(second)}", width="stretch")
+    else:
+        pair = align_on_lesion(*args)
+        _, middle, _ = st.columns([1, 3, 1])
+        with middle:
+            if mode == COMPARE_MODES[1]:
+                weight = st.slider(
+                    "Earlier ← fade → later", 0.0, 1.0, 0.5, 0.05, key="history.fade"
+                )
+                st.image(blend(pair.first, pair.second, weight), width="stretch")
+            else:
+                st.image(flicker_gif(pair.first, pair.second), width="stretch")
+                st.caption(
+                    f"Flips every 0.7 s between {first.visit_date} and {second.visit_date}: "
+                    "what moves has changed."
+                )
     st.caption(pair.note + " Green: the automatic lesion outline of each visit.")
     frame, result = change_frame(first, second)
     st.dataframe(frame, hide_index=True, width="stretch")

@@ -27,6 +27,7 @@ DIAGNOSE_CAMERA = "diagnose.camera"
 DIAGNOSE_MM_PER_PIXEL = "diagnose.mm_per_pixel"
 DIAGNOSE_SHOW_HAIR = "diagnose.show_hair_mask"
 DIAGNOSE_SELECTED = "diagnose.selected"
+DIAGNOSE_NOTES = "diagnose.notes"
 
 # === Preprocessing Lab ===
 LAB_SOURCE = "lab.source"

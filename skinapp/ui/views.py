@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from skinapp.analysis import STEP_LABELS, Analysis
+from skinapp.heatmap import BLANK_NOTE, HEATMAP_CAPTION, HEATMAP_HELP, is_blank, legend_bar
 from skinapp.model.grading import GRADE_DISCLAIMER, GRADE_TEXT
 from skinapp.report_html import descriptor_rows
 
@@ -24,9 +26,11 @@ __all__ = [
     "fmt",
     "grade_table",
     "group_table",
+    "heatmap_legend",
     "image_row",
     "metric_cards",
     "performance_at_operating",
+    "phone_grid",
     "pipeline_strip",
     "preprocessed_caption",
     "probability_effect",
@@ -50,9 +54,29 @@ def disclaimer() -> None:
     st.info(DISCLAIMER_LINE, icon=":material/medical_information:")
 
 
+#: Columns inside a container with one of these keys stay two abreast on a phone (Streamlit
+#: otherwise stacks every column full width below 640 px).
+_PHONE_GRID_CSS = """<style>
+@media (max-width: 640px) {
+  [class*="st-key-grid-"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap; gap: .5rem; }
+  [class*="st-key-grid-"] [data-testid="stColumn"] {
+    flex: 1 1 calc(50% - .5rem) !important; min-width: calc(50% - .5rem) !important;
+  }
+}
+</style>"""
+
+
+def phone_grid(name: str):
+    """A container whose columns wrap two abreast on a phone: ``with phone_grid("x"):``."""
+    st.html(_PHONE_GRID_CSS)
+    return st.container(key=f"grid-{name}")
+
+
 def image_row(analysis: Analysis, *, show_hair_mask: bool = False) -> None:
-    """Original, hair removed (or the hair mask), segmentation and heat map side by side."""
-    cols = st.columns(4)
+    """Original, hair removed (or the hair mask), segmentation and heat map: four abreast on
+    a wide screen, a 2×2 grid on a phone; then the heat map's colour scale."""
+    with phone_grid("diagnose-images"):
+        cols = st.columns(4)
     cols[0].image(analysis.image, caption="Original", width="stretch")
     if show_hair_mask:
         cols[1].image(
@@ -69,9 +93,28 @@ def image_row(analysis: Analysis, *, show_hair_mask: bool = False) -> None:
         f"Segmentation ({seg.area_fraction:.0%} of the image)" if seg.found else "No lesion found"
     )
     cols[2].image(analysis.contour_overlay, caption=seg_caption, width="stretch")
-    cols[3].image(
-        analysis.heatmap_overlay, caption="Heat map: where the model looked", width="stretch"
-    )
+    cols[3].image(analysis.heatmap_overlay, caption=HEATMAP_CAPTION, width="stretch")
+    heatmap_legend(analysis, key="diagnose")
+
+
+@st.dialog("Heat map: evidence for malignancy", width="large")
+def _enlarged_heatmap(image: np.ndarray, blank: bool) -> None:
+    st.image(image, width="stretch")
+    st.image(legend_bar(512, 12), width="stretch")
+    st.caption("Left end: no evidence · right end: strongest evidence for malignancy.")
+    st.caption(BLANK_NOTE if blank else HEATMAP_HELP)
+
+
+def heatmap_legend(analysis: Analysis, *, key: str) -> None:
+    """The heat map's colour scale and what it means, a note when it is blank, and a
+    button to see it large."""
+    blank = is_blank(analysis.prediction.heatmap)
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    with left:
+        st.image(legend_bar(256, 6), width="stretch")
+        st.caption(BLANK_NOTE if blank else HEATMAP_HELP)
+    if right.button("Enlarge heat map", key=f"{key}.enlarge_heatmap", icon=":material/zoom_in:"):
+        _enlarged_heatmap(analysis.heatmap_overlay, blank)
 
 
 _DONE = {

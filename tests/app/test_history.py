@@ -5,12 +5,16 @@ file is even created); ticked, the form saves a visit and History opens on it; a
 pseudonym is refused with nothing saved; History with no visits explains how to save one;
 one visit is listed without a comparison; two visits of a growing lesion show the review
 badge with its reasons and the heuristic note, both photos side by side, the change table
-and the trend charts; erasing the patient needs a confirmation and removes it.
+and the trend charts; erasing the patient needs a confirmation, removes it and says so once;
+notes are saved per visit and listed with the days between visits; two visits can be faded
+or flickered; the trend axes do not zoom onto tiny changes; a visit report and a timeline
+report are offered.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 
 import pytest
@@ -154,3 +158,59 @@ def test_erasing_a_patient_needs_confirmation(data_dir):
     assert not at.exception, [e.value for e in at.exception]
     assert store.patients() == ["P-KEEP"]
     assert at.selectbox(key=casebook.HISTORY_PATIENT).value == "P-KEEP"
+    assert "Erased P-ERASE: 1 visit and their photos were deleted" in at.success[0].value
+    at.run()  # said once, not on every later run
+    assert not at.success
+
+
+def test_notes_are_saved_per_visit_and_listed_with_the_days_between(data_dir):
+    store = open_store()
+    store.save_visit(make_visit("P-N", "L1", dt.date(2024, 1, 10)))
+    store.save_visit(make_visit("P-N", "L1", dt.date(2024, 4, 9), radius=21))
+    at = _run("pages/history.py")
+    timeline = at.dataframe[0].value
+    assert list(timeline["Days since previous"].fillna(-1)) == [-1, 90]
+
+    latest = store.visits("P-N", "L1")[-1]
+    assert at.selectbox(key="history.notes_visit").value == latest.id
+    at.text_area(key=f"history.notes_text.{latest.id}").input("Itches since March.")
+    next(b for b in at.button if b.label == "Save notes").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert store.visits("P-N", "L1")[-1].notes == "Itches since March."
+    assert list(at.dataframe[0].value["Notes"]) == ["", "Itches since March."]
+
+
+def test_two_visits_can_be_faded_or_flickered_and_charts_do_not_zoom_on_tiny_changes(data_dir):
+    store = open_store()
+    store.save_visit(make_visit("P-F", "L1", dt.date(2024, 1, 10), p=0.076))
+    store.save_visit(make_visit("P-F", "L1", dt.date(2024, 2, 10), p=0.079))
+    at = _run("pages/history.py")
+    assert "31 days between these visits" in _text(at)
+    figure = at.get("plotly_chart")[0].proto.spec
+    assert '"range":[0,1]' in figure.replace(" ", "")  # probability axis is 0-100 %
+    assert "review: +20%" in figure
+
+    at.segmented_control(key="history.compare_mode").set_value("Overlay (fade)").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.slider(key="history.fade").value == 0.5
+    at.segmented_control(key="history.compare_mode").set_value("Flicker").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "what moves has changed" in _text(at)
+
+
+def test_history_offers_a_visit_report_and_a_timeline_report(data_dir):
+    store = open_store()
+    store.save_visit(make_visit("P-R", "L1", dt.date(2024, 1, 10)))
+    store.save_visit(make_visit("P-R", "L1", dt.date(2024, 4, 9), radius=22))
+    at = _run("pages/history.py")
+    labels = [b.label for b in at.get("download_button")]
+    assert "Visit report (PDF)" in labels and "Lesion timeline (PDF)" in labels
+    visits = store.visits("P-R", "L1")
+    from pypdf import PdfReader
+
+    from skinapp.ui.visit_notes import timeline_pdf, visit_pdf
+
+    text = PdfReader(io.BytesIO(visit_pdf(store, visits, visits[1].id))).pages[0].extract_text()
+    assert "P-R" in text and "2024-04-09" in text
+    pages = PdfReader(io.BytesIO(timeline_pdf(store, visits))).pages
+    assert "2024-01-10" in pages[0].extract_text()

@@ -24,6 +24,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from skinapp.analysis import AnalysisSettings
+from skinapp.heatmap import BLANK_NOTE, HEATMAP_HELP
 from skinapp.io import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, read_image
 from skinapp.model.grading import GRADE_TEXT
 from skinapp.serving import default_model_dir
@@ -99,6 +100,9 @@ def test_about_explains_the_grades():
     text = _text(at)
     assert "not a diagnosis" in text and "not a cancer stage" in text
     assert at.table
+    assert "never stored" not in text  # History stores visits on request
+    assert "What is stored, when and where" in [h.value for h in at.subheader]
+    assert "Save to case history" in text and "not written to disk" in text
 
 
 def test_upload_limit_in_config_matches_the_io_limit():
@@ -138,7 +142,10 @@ def test_diagnose_sample_shows_images_result_grade_and_disclaimer():
     assert "Decision support, not a diagnosis" in text
     assert "not a cancer stage" in text
     assert "sensitivity" in text and "specificity" in text
-    assert at.get("download_button")
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download report (PDF)" in labels and "Download report (HTML)" in labels
+    assert HEATMAP_HELP in text or BLANK_NOTE in text  # the heat map's scale is explained
+    assert any(b.label == "Enlarge heat map" for b in at.button)
     assert not at.error
 
 
