@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
 
 from skinapp.analysis import AnalysisSettings
 from skinapp.preprocess import PipelineParams
@@ -179,11 +181,52 @@ def test_widget_values_survive_a_page_change():
     assert at.slider(key="t.contrast.clip_limit").value == 4.0  # from value=
 
 
-def test_settings_export_offers_the_json():
-    at = _run(import_export)
+@pytest.fixture
+def media_files(monkeypatch) -> list[MemoryMediaFileStorage]:
+    """The in-memory store of each AppTest run, where download buttons put their files."""
+    stores: list[MemoryMediaFileStorage] = []
 
+    class Recording(MemoryMediaFileStorage):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            stores.append(self)
+
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Recording)
+    return stores
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        AnalysisSettings(),
+        AnalysisSettings(
+            pipeline=PipelineParams(contrast=ContrastParams(method="clahe", clip_limit=3.0)),
+            classify_preprocessed=True,
+        ),
+    ],
+    ids=["defaults", "changed"],
+)
+def test_settings_export_downloads_the_settings_json(media_files, settings):
+    # GIVEN a session's Lab settings WHEN the export button is rendered
+    at = AppTest.from_function(import_export, default_timeout=TIMEOUT)
+    at.session_state[state.SETTINGS] = settings
+    at.run()
+    assert not at.exception, at.exception
     (button,) = at.get("download_button")
     assert "Export settings" in button.proto.label
+
+    # THEN the file behind it is exactly those settings as JSON ...
+    served = media_files[-1].get_file(button.proto.url.rsplit("/", 1)[-1])
+    assert served.mimetype == "application/json"
+    assert served.filename == "skinapp-lab-settings.json"
+    assert served.content.decode() == settings.to_json()
+    # ... and importing it in a fresh session gives the same settings
+    fresh = _run(import_export)
+    fresh.file_uploader(key=state.LAB_IMPORT).set_value(
+        (served.filename, served.content, served.mimetype)
+    ).run()
+    assert not fresh.error
+    assert fresh.session_state[state.SETTINGS] == settings
 
 
 def test_settings_import_applies_a_file():
