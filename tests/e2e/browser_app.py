@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -20,6 +21,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("SKINAPP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
+#: Log files of the servers running now (``conftest.py`` adds their tails to failed tests).
+SERVER_LOGS: list[Path] = []
+LOG_TAIL_CHARS = 3000
 
 
 def require_browser() -> None:
@@ -59,29 +63,30 @@ def running_app(env: Mapping[str, str] | None = None) -> Iterator[str]:
         "--server.fileWatcherType",
         "none",
     ]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=REPO,
-        env=dict(env) if env is not None else None,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(
-            "streamlit did not become healthy within 60 s:\n"
-            + proc.stdout.read().decode(errors="replace")[-3000:]
-        )
+    # The server's output goes to a temporary file, never to an unread pipe (a full pipe,
+    # ~64 KiB of log, would block the server); its tail is shown when a test fails.
+    fd, name = tempfile.mkstemp(prefix="skinapp-e2e-", suffix=".log")
+    os.close(fd)
+    log = Path(name)
+    child_env = dict(env) if env is not None else dict(os.environ)
+    child_env["PYTHONUNBUFFERED"] = "1"  # so the tail is current when it is read
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=child_env, stdout=sink, stderr=subprocess.STDOUT)
+    SERVER_LOGS.append(log)
     try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with code {proc.returncode}:\n{log_tail(log)}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"streamlit did not become healthy within 60 s:\n{log_tail(log)}")
         yield url
     finally:
         proc.terminate()
@@ -89,3 +94,15 @@ def running_app(env: Mapping[str, str] | None = None) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        SERVER_LOGS.remove(log)
+        log.unlink(missing_ok=True)
+
+
+def log_tail(path: Path, chars: int = LOG_TAIL_CHARS) -> str:
+    """The last ``chars`` characters of a server log (empty when it is gone)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ""
+    return data[-chars:].decode(errors="replace")
