@@ -9,13 +9,16 @@ Measures, on this machine and in the same run:
   segmentation, descriptors, classification, heat map) at 1024 px and 4000 px, per stage;
 - ``concurrency``: 8 threads analysing at once, as 8 browser sessions would;
 - ``predict``: ``python -m skinapp.predict`` over a folder of 500 JPEGs;
+- ``metrics``: the test ROC AUC with its 2,000-resample bootstrap interval, as ``evaluate``
+  computes it (1,660 lesions);
 - ``app``: ``streamlit run`` to health endpoint, to the first result of an upload in Chromium
   (Playwright), and the peak resident memory of the streamlit process tree.
 
 Writes nested JSON (``{"classifier": {"keras_ms_p50": ...}, ...}``) with the machine, the
-date and each target of issue 7 with whether it is met, and prints a table. ``--quick``
-shrinks every measurement and skips the app, for tests. TensorFlow is imported only inside
-the Keras measurement.
+date and each target (issue 7's, and issue 20's AUC timing) with whether it is met, and
+prints a table. ``--quick`` shrinks every measurement and skips the app, for tests.
+TensorFlow is imported only inside the Keras measurement. Speed is measured here, not
+asserted in timed tests that a loaded machine would fail.
 """
 
 from __future__ import annotations
@@ -78,7 +81,10 @@ TARGETS = (
     ("predict >= 100 img/s", "predict.img_s", ">=", 100.0),
     ("app first result <= 5 s", "app.first_result_s", "<=", 5.0),
     ("app peak RSS <= 1 GB", "app.peak_rss_mb", "<=", 1024.0),
+    ("test AUC + bootstrap CI <= 2 s", "metrics.auc_ci_s", "<=", 2.0),
 )
+#: Size of the AUC measurement: the test split and the bootstrap of ``python -m skinapp.evaluate``.
+AUC_LESIONS, AUC_PREVALENCE, AUC_BOOT = 1660, 0.2, 2000
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -265,6 +271,24 @@ def bench_concurrency(classifier, image: np.ndarray, rounds: int) -> dict:
         "p50_ms": _pct(latencies, 50),
         "p95_ms": _pct(latencies, 95),
         "img_s": round(len(latencies) / wall, 2),
+    }
+
+
+# === Metrics ===
+
+
+def bench_metrics(reps: int, seed: int = 0) -> dict:
+    """:func:`roc_auc_with_ci` as ``evaluate`` runs it: the test split's size, 2,000 resamples."""
+    from skinapp.model.metrics import roc_auc_with_ci
+
+    rng = np.random.default_rng(seed)
+    y = (rng.random(AUC_LESIONS) < AUC_PREVALENCE).astype(int)
+    p = 1.0 / (1.0 + np.exp(-(rng.normal(size=AUC_LESIONS) + 1.5 * y)))
+    runs = _timed(lambda: roc_auc_with_ci(y, p, n_boot=AUC_BOOT, seed=0), reps)
+    return {
+        "lesions": AUC_LESIONS,
+        "n_boot": AUC_BOOT,
+        "auc_ci_s": round(float(np.median(runs)) / 1e3, 3),
     }
 
 
@@ -484,6 +508,7 @@ def run_benchmarks(quick: bool, model_dir: str | None, with_app: bool, seed: int
     results["pipeline"] = bench_pipeline(classifier, photo, (1024, 4000), reps=2 if quick else 15)
     results["concurrency"] = bench_concurrency(classifier, photo, rounds=1 if quick else 4)
     results["predict"] = bench_predict(images, 50 if quick else 500, model_dir)
+    results["metrics"] = bench_metrics(reps=1 if quick else 5, seed=seed)
     if with_app:
         results["app"] = bench_app()
     else:
@@ -529,7 +554,7 @@ def print_table(results: dict) -> None:
             value = ", ".join(f"{k} {_fmt(v)}" for k, v in value.items())
         table.add_row(key, _fmt(value))
     console.print(table)
-    targets = Table(title="issue 7 targets")
+    targets = Table(title="targets")
     for col in ("target", "measured", "met"):
         targets.add_column(col)
     for name, t in results["targets"].items():

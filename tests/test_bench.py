@@ -1,6 +1,7 @@
 """``python -m skinapp.bench --quick`` runs end to end and writes every key of issue 7."""
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -44,27 +45,56 @@ def test_get_key_resolves_dotted_paths():
         bench.get_key({"a": {}}, "a.b")
 
 
+def _figures(node, prefix=""):
+    """Every number in a results tree, as (dotted key, value); booleans are not figures."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _figures(value, f"{prefix}{key}.")
+    elif node is None or (isinstance(node, (int, float)) and not isinstance(node, bool)):
+        yield prefix.rstrip("."), node
+
+
 @pytest.mark.slow
 def test_quick_run_writes_every_key(tmp_path):
     # GIVEN a tiny run
     out = tmp_path / "nested" / "results.json"
     # WHEN the benchmark runs end to end
     assert bench.main(["--quick", "--out", str(out)]) == 0
-    # THEN every dotted key of the issue resolves, with a number where measured
+    # THEN every dotted key of the issue resolves ...
     results = json.loads(out.read_text())
     for key in ISSUE_KEYS:
-        value = bench.get_key(results, key)
-        if key in APP_KEYS:
-            assert value is None or value > 0, key
-        elif key == "pipeline.stages_1024":
-            assert {"decode", "preprocess", "segment", "describe", "classify"} <= set(value)
-            assert all(v >= 0 for v in value.values())
-        else:
-            assert isinstance(value, (int, float)) and value > 0, key
+        bench.get_key(results, key)
+    assert {"decode", "preprocess", "segment", "describe", "classify"} <= set(
+        results["pipeline"]["stages_1024"]
+    )
+    # ... every measured figure is a positive, finite number (a stage may round to 0.00 ms)
+    measured = ("classifier", "pipeline", "concurrency", "predict", "metrics")
+    figures = dict(_figures({name: results[name] for name in measured}))
+    assert len(figures) > 30
+    for key, value in figures.items():
+        assert value is not None and math.isfinite(value), key
+        assert value >= 0 if ".stages_" in key else value > 0, key
+    for size in (1024, 4000):
+        stages = results["pipeline"][f"stages_{size}"].values()
+        assert max(stages) <= results["pipeline"][f"total_ms_p50_{size}"]
+    # ... the app, skipped by --quick, says so instead of a number
+    assert all(results["app"][key.split(".")[1]] is None for key in APP_KEYS)
+    assert "skipped" in results["app"]["reason"]
+    # ... the speed-up is the ratio of the two latencies it names (rounded to 0.01)
+    c = results["classifier"]
+    assert c["speedup_vs_keras"] == pytest.approx(
+        c["keras_ms_p50"] / c["serving_ms_p50"], abs=0.006
+    )
     assert results["quick"] is True
     assert results["machine"]["cpu_count"] >= 1
     assert results["predict"]["images"] == 50
+    # ... and each target reports the figure it is about
     assert set(results["targets"]) == {t[0] for t in bench.TARGETS}
+    for name, key, op, bound in bench.TARGETS:
+        value, target = bench.get_key(results, key), results["targets"][name]
+        assert target["value"] == value, name
+        met = None if value is None else (value <= bound if op == "<=" else value >= bound)
+        assert target["met"] is met, name
 
 
 def test_reference_results_hold_every_key():

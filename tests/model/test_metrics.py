@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pandas as pd
@@ -46,6 +45,8 @@ def strict_json(obj) -> str:
 
 
 # === ROC AUC and its CI ===
+# Its speed (1,660 lesions, 2,000 resamples: target 2 s) is `metrics.auc_ci_s` of
+# `python -m skinapp.bench`, not a timed test.
 
 
 @pytest.mark.parametrize("n_levels", [3, 20, None])
@@ -105,13 +106,6 @@ def test_roc_auc_with_ci_accepts_logits():
     y, p = make_scores(seed=5)
     logits = np.log(p / (1 - p))
     assert roc_auc_with_ci(y, logits, n_boot=50).auc == pytest.approx(roc_auc_score(y, p))
-
-
-def test_roc_auc_with_ci_is_fast_enough():
-    y, p = make_scores(n=1660, prevalence=0.2, seed=6)
-    start = time.perf_counter()
-    roc_auc_with_ci(y, p, n_boot=2000, seed=0)
-    assert time.perf_counter() - start < 2.0
 
 
 @pytest.mark.parametrize("y", [np.zeros(20, int), np.ones(20, int)])
