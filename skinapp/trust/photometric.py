@@ -37,7 +37,7 @@ import numpy as np
 
 from skinapp.trust import degrade
 from skinapp.trust.ood import read_fitted_file
-from skinapp.trust.quality import at_model_scale, color_cast
+from skinapp.trust.photo import at_model_scale, color_cast
 
 logger = logging.getLogger(__name__)
 

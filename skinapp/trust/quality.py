@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from skinapp.io import check_image
+from skinapp.trust.photo import QUALITY_SIDE, at_model_scale, color_cast
 
 if TYPE_CHECKING:
     from skinapp.trust.photometric import PhotometricDetector
@@ -51,9 +52,6 @@ __all__ = [
     "focus_measure",
     "lesion_area_fraction",
 ]
-
-#: Long side (px) at which photo-level measures are taken: the classifier's input size.
-QUALITY_SIDE = 224
 
 #: Variance of the Laplacian of the luminance (grey levels², at :data:`QUALITY_SIDE`) below
 #: which a photo is out of focus. 2.5 % of the validation photos are below it (they are
@@ -92,9 +90,6 @@ CAST_MIN_CHROMA = 6.0
 #: Names of the checks, in the order they are reported.
 CHECK_NAMES = ("focus", "exposure", "border", "size", "color_cast")
 
-# Pixels darker than this (CIELAB L*, 0-255 scale) are the dermatoscope's dark frame or
-# shadow and are left out of the colour-cast estimate.
-_LIT_MIN_L = 40
 _CLIP_LEVEL = 250
 
 
@@ -156,16 +151,6 @@ class QualityReport:
 # === Measures ===
 
 
-def at_model_scale(image: np.ndarray) -> np.ndarray:
-    """``image`` shrunk (area interpolation) so its long side is at most QUALITY_SIDE."""
-    h, w = image.shape[:2]
-    scale = QUALITY_SIDE / max(h, w)
-    if scale >= 1:
-        return image
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
 def _luminance(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
 
@@ -210,24 +195,6 @@ def exposure_stats(image: np.ndarray) -> dict[str, float]:
         "median": float(np.median(_luminance(small))),
         "clipped": float((small.max(axis=-1) >= _CLIP_LEVEL).mean()),
     }
-
-
-def color_cast(image: np.ndarray) -> tuple[float, float]:
-    """Hue (degrees) and chroma of the mean colour of the lit pixels, in CIELAB.
-
-    Returns
-    -------
-    (hue, chroma) : (float, float)
-        ``hue`` in (-180, 180] from the a* axis (0 = red, 90 = yellow, -90 = blue);
-        ``chroma`` >= 0 (0 for a grey photo).
-    """
-    check_image(image)
-    lab = cv2.cvtColor(at_model_scale(image), cv2.COLOR_RGB2LAB).reshape(-1, 3)
-    lit = lab[lab[:, 0] > _LIT_MIN_L]
-    if len(lit) < 0.05 * len(lab):
-        lit = lab
-    a, b = lit[:, 1:].astype(np.float64).mean(axis=0) - 128.0
-    return float(np.degrees(np.arctan2(b, a))), float(np.hypot(a, b))
 
 
 def border_cut_fraction(mask: np.ndarray) -> float:
