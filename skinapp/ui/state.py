@@ -42,6 +42,7 @@ LAB_IMPORT_ERROR = "lab.import_error"
 
 # === Dashboard ===
 DASHBOARD_THRESHOLD = "dashboard.threshold"
+DASHBOARD_TAB = "dashboard.tab"
 
 _DEFAULTS: dict[str, Any] = {
     LAB_IMAGE: None,

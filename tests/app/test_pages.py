@@ -293,6 +293,13 @@ def test_lab_bad_upload_shows_the_io_message():
 # === Dashboard ===
 
 
+def _open_tab(at: AppTest, label: str) -> AppTest:
+    at.session_state[state.DASHBOARD_TAB] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 @needs_metrics
 def test_dashboard_renders_from_the_saved_files():
     at = _page("pages/dashboard.py")
@@ -300,16 +307,42 @@ def test_dashboard_renders_from_the_saved_files():
     labels = [m.label for m in at.metric]
     for label in ("ROC AUC", "Sensitivity", "Specificity", "Balanced accuracy", "ECE"):
         assert label in labels
-    assert len(at.get("plotly_chart")) >= 6  # ROC, threshold, PR, confusion, reliability, ...
-    assert any("Model card" in m.value for m in at.markdown)
-    assert len(at.tabs) >= 7  # the evidence section adds its own tabs
+    assert len(at.get("plotly_chart")) == 4  # ROC, threshold, PR, confusion: the open tab only
+    assert "of 100 malignant lesions" in " ".join(m.value for m in at.markdown).lower()
+    assert len(at.tabs) == 9
     assert not at.error
+    assert len(_open_tab(at, "Calibration").get("plotly_chart")) == 1  # reliability
+    assert any("Model card" in m.value for m in _open_tab(at, "Model card").markdown)
+    at = _open_tab(at, "Trust")
     trust_path = default_model_dir() / "trust.json"
     trust = json.loads(trust_path.read_text()) if trust_path.is_file() else {}
     if (trust.get("tta") or {}).get("used_in_app"):
         auc = trust["tta"]["test"]["roc_auc"]["auc"]
         captions = " ".join(c.value for c in at.caption)
         assert "Diagnose page averages" in captions and f"ROC AUC {auc:.3f}" in captions
+
+
+@needs_metrics
+def test_dashboard_confusion_matrix_and_words_follow_the_slider():
+    import pandas as pd
+
+    from skinapp.ui.threshold import counts_at
+
+    predictions = pd.read_csv(default_model_dir() / "test_predictions.csv")
+    at = _page("pages/dashboard.py")
+    at.slider(key=state.DASHBOARD_THRESHOLD).set_value(0.122).run()
+    counts = counts_at(predictions, 0.122)
+    confusion = next(c for c in at.get("plotly_chart") if "Confusion" in c.proto.spec)
+    figure = json.loads(confusion.proto.spec)
+    assert figure["data"][0]["z"] == [[counts["tn"], counts["fp"]], [counts["fn"], counts["tp"]]]
+    assert "p ≥ 0.122" in figure["layout"]["title"]["text"]
+    words = " ".join(m.value for m in at.markdown)
+    assert f"At p ≥ 0.122: of 100 malignant lesions, {round(100 * counts['sensitivity'])}" in (
+        words
+    )
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Sensitivity at this threshold"] == f"{counts['sensitivity']:.1%}"
+    assert metrics["Threshold"] == "p ≥ 0.122"
 
 
 @needs_metrics

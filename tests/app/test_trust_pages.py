@@ -72,6 +72,7 @@ def test_natural_photo_gets_the_ood_warning_instead_of_the_grade():
 @pytest.mark.skipif(not (MODELS / "trust.json").is_file(), reason="no trust.json")
 def test_dashboard_shows_the_trust_section():
     at = AppTest.from_file(str(REPO / "pages/dashboard.py"), default_timeout=TIMEOUT)
+    at.session_state["dashboard.tab"] = "Trust"  # tabs run lazily: open it
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Trust" in h.value for h in at.subheader)

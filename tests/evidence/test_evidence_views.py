@@ -78,6 +78,7 @@ def test_filter_gallery(evidence_dir):
 def test_dashboard_renders_the_evidence_section(evidence_dir, monkeypatch):
     monkeypatch.setenv("SKINAPP_MODEL_DIR", str(evidence_dir))
     at = AppTest.from_file(str(REPO / "pages" / "dashboard.py"), default_timeout=60)
+    at.session_state["dashboard.tab"] = "Evidence"  # tabs run lazily: open it
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(h.value == "Evidence" for h in at.header)
@@ -113,6 +114,7 @@ def test_gallery_without_thumbnails_lists_the_cases(evidence_dir, tmp_path, monk
         photo.unlink()
     monkeypatch.setenv("SKINAPP_MODEL_DIR", str(model_dir))
     at = AppTest.from_file(str(REPO / "pages" / "dashboard.py"), default_timeout=60)
+    at.session_state["dashboard.tab"] = "Evidence"  # tabs run lazily: open it
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.image
@@ -130,6 +132,7 @@ def test_dashboard_without_evidence_files_points_to_the_commands(
         shutil.copy(evidence_dir / name, tmp_path / name)
     monkeypatch.setenv("SKINAPP_MODEL_DIR", str(tmp_path))
     at = AppTest.from_file(str(REPO / "pages" / "dashboard.py"), default_timeout=60)
+    at.session_state["dashboard.tab"] = "Evidence"  # tabs run lazily: open it
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     text = " ".join(c.value for c in at.caption)
