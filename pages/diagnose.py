@@ -40,7 +40,7 @@ settings = dataclasses.replace(state.current_settings(), mm_per_pixel=mm_per_pix
 if settings.differs_from_validated_defaults():
     st.warning(
         "Your Preprocessing Lab settings differ from the validated defaults ("
-        + ", ".join(settings.changed_parameters())
+        + ", ".join(widgets.setting_label(name) for name in settings.changed_parameters())
         + "). Reset them in the Lab to see the validated result.",
         icon=":material/tune:",
     )

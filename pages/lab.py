@@ -6,6 +6,7 @@ import streamlit as st
 
 from skinapp.analysis import STEP_LABELS, AnalysisSettings
 from skinapp.errors import SkinappError
+from skinapp.heatmap import HEATMAP_CAPTION
 from skinapp.preprocess import PipelineParams
 from skinapp.ui import cache, state, views, widgets
 from skinapp.vision.segment import SegmentParams
@@ -53,7 +54,9 @@ with st.sidebar:
 
 if settings.differs_from_validated_defaults():
     st.warning(
-        "Changed from the validated defaults: " + ", ".join(settings.changed_parameters()),
+        "Changed from the validated defaults: "
+        + ", ".join(widgets.setting_label(name) for name in settings.changed_parameters())
+        + ". Reset them with “Reset all to defaults” in the sidebar.",
         icon=":material/tune:",
     )
 
@@ -91,7 +94,8 @@ cols[0].image(
     analysis.hair_overlay, caption=f"Hair mask ({analysis.hair_fraction:.1%})", width="stretch"
 )
 cols[1].image(analysis.contour_overlay, caption="Segmentation", width="stretch")
-cols[2].image(analysis.heatmap_overlay, caption="Heat map", width="stretch")
+cols[2].image(analysis.heatmap_overlay, caption=HEATMAP_CAPTION, width="stretch")
+views.heatmap_legend(analysis, key="lab")
 for note in analysis.notes:
     st.caption(f":material/info: {note}")
 

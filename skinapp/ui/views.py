@@ -278,11 +278,40 @@ def summary_frame(results: list[tuple[str, Analysis]]) -> pd.DataFrame:
     )
 
 
+def same_aspect(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``image`` centred on a white canvas of aspect ``width/height`` (display only), so that
+    a row of images of different shapes keeps one height.
+
+    Examples
+    --------
+    >>> same_aspect(np.zeros((224, 224, 3), np.uint8), 300, 400).shape
+    (224, 299, 3)
+    """
+    h, w = image.shape[:2]
+    target = width / height
+    if abs(w / h - target) < 0.01:
+        return image
+    if w / h < target:
+        new_h, new_w = h, round(h * target)
+    else:
+        new_h, new_w = round(w / target), w
+    canvas = np.full((new_h, new_w, 3), 255, np.uint8)
+    top, left = (new_h - h) // 2, (new_w - w) // 2
+    canvas[top : top + h, left : left + w] = image[..., :3] if image.ndim == 3 else image[..., None]
+    return canvas
+
+
 def pipeline_strip(analysis: Analysis) -> None:
-    """Every intermediate image of the pipeline in one row, in order."""
+    """Every intermediate image of the pipeline in one row, in order, at one height (the
+    square model input is shown on a white band, not stretched)."""
     cols = st.columns(len(analysis.steps))
+    height, width = analysis.image.shape[:2]
     for col, (name, image) in zip(cols, analysis.steps.items(), strict=True):
-        col.image(image, caption=STEP_LABELS.get(name, name), width="stretch")
+        col.image(
+            same_aspect(image, height, width),
+            caption=STEP_LABELS.get(name, name),
+            width="stretch",
+        )
 
 
 def probability_effect(analysis: Analysis) -> None:

@@ -17,8 +17,10 @@ import streamlit as st
 
 from skinapp.analysis import AnalysisSettings
 from skinapp.io import UPLOAD_LIMIT_TEXT
+from skinapp.preprocess import PipelineParams
 from skinapp.ui import state
 from skinapp.ui.cache import sample_bytes, sample_catalog
+from skinapp.vision.segment import SegmentParams
 
 __all__ = [
     "NamedImage",
@@ -29,6 +31,7 @@ __all__ = [
     "reset_lab_settings",
     "reset_params",
     "set_lab_settings",
+    "setting_label",
     "settings_import_export",
 ]
 
@@ -51,6 +54,33 @@ def field_label(f: dataclasses.Field) -> str:
     """The widget label of a field: its ``ui(label=...)`` or its name in words."""
     meta = f.metadata.get("ui") or {}
     return meta.get("label") or f.name.replace("_", " ").capitalize()
+
+
+#: Labels of the settings that are not generated from a parameter class.
+_ROOT_LABELS = {
+    "pipeline": ("", PipelineParams),
+    "segment": ("Segmentation", SegmentParams),
+}
+_CLASSIFY_LABEL = "Give the model the preprocessed image"
+
+
+def setting_label(dotted: str) -> str:
+    """The Lab's label of a setting named as in ``AnalysisSettings.changed_parameters()``,
+    e.g. ``"pipeline.hair_removal.kernel_size"`` → ``"Hair removal › Kernel size"``."""
+    if dotted == "classify_preprocessed":
+        return _CLASSIFY_LABEL
+    root, *rest = dotted.split(".")
+    prefix, cls = _ROOT_LABELS.get(root, (root, None))
+    parts = [prefix] if prefix else []
+    for name in rest:
+        f = {f.name: f for f in dataclasses.fields(cls)}.get(name) if cls else None
+        if f is None:
+            parts.append(name.replace("_", " "))
+            cls = None
+            continue
+        parts.append(field_label(f))
+        cls = type(_default(f)) if _is_nested(f) else None
+    return " › ".join(parts)
 
 
 def _is_nested(f: dataclasses.Field) -> bool:
@@ -161,6 +191,13 @@ def _form(
         values[f.name] = _widget(f, f"{key}.{f.name}", current, disabled=disabled)
         if i == 0 and f.name in _SWITCHES:
             disabled = values[f.name] in (False, "none")
+            if disabled and len(_widget_fields(cls)) > 1:
+                st.caption(
+                    f"The settings below are greyed out while “{field_label(f)}” is "
+                    f"{'off' if values[f.name] is False else 'none'}: "
+                    + ("switch it on" if values[f.name] is False else "pick a method")
+                    + " to change them."
+                )
     try:
         return dataclasses.replace(value, **values)
     except ValueError as err:

@@ -200,7 +200,8 @@ def test_diagnose_points_out_lab_settings_that_differ():
 
     warnings = " ".join(w.value for w in at.warning)
     assert "differ from the validated defaults" in warnings
-    assert "classify_preprocessed" in warnings
+    assert "Give the model the preprocessed image" in warnings  # the Lab's label
+    assert "classify_preprocessed" not in warnings  # not the code name
     assert "measured on original photos" in _text(at)
 
 
@@ -230,6 +231,13 @@ def test_lab_shows_every_step_and_the_effect_on_the_probability():
     labels = [m.label for m in at.metric]
     assert "Original photo (validated input)" in labels
     assert "Lab-preprocessed image" in labels
+    strip = [
+        i for i in at.image if i.captions and i.captions[0] in ("Original", "Model input size")
+    ]
+    assert len(strip) == 2  # the square model input is padded to the photo's aspect
+    denoise = at.selectbox(key=f"{state.LAB_PIPELINE}.denoise.method")
+    if denoise.value == "none":  # greyed-out sliders say why
+        assert any("pick a method" in c.value for c in at.caption)
 
 
 @needs_model
@@ -242,7 +250,8 @@ def test_lab_sliders_change_the_output():
     hair_after = next(c for c in _captions(at) if c.startswith("Hair mask"))
     assert hair_after != hair_before
     assert at.session_state[state.SETTINGS].pipeline.hair_removal.threshold == 5
-    assert "hair_removal.threshold" in " ".join(w.value for w in at.warning)
+    warning = " ".join(w.value for w in at.warning)
+    assert "Hair removal › " in warning and "hair_removal.threshold" not in warning
 
     at.segmented_control(key=state.LAB_STEP).set_value("hair_removal").run()
     assert "After: Hair removed" in _captions(at)
@@ -275,7 +284,7 @@ def test_lab_settings_reach_diagnose():
     diagnose.session_state[state.SETTINGS] = settings
     diagnose.run()
     diagnose.radio(key=state.DIAGNOSE_SOURCE).set_value("Sample").run()
-    assert "classify_preprocessed" in " ".join(w.value for w in diagnose.warning)
+    assert "Give the model the preprocessed image" in " ".join(w.value for w in diagnose.warning)
 
 
 @needs_model
