@@ -79,7 +79,8 @@ if tabs[0].open:
         else:
             point = None
         if point is not None:
-            c1, c2, c3 = st.columns(3)
+            with views.phone_grid("dashboard-threshold"):
+                c1, c2, c3 = st.columns(3)
             c1.metric("Sensitivity at this threshold", f"{point['sensitivity']:.1%}")
             c2.metric("Specificity at this threshold", f"{point['specificity']:.1%}")
             c3.metric("Threshold", f"p ≥ {value:.3f}")

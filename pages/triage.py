@@ -2,8 +2,11 @@
 
 import streamlit as st
 
+from skinapp.analysis import AnalysisSettings
+from skinapp.errors import SkinappError
 from skinapp.triage import to_csv
 from skinapp.ui import batch, cache, state, views
+from skinapp.ui import trust as trust_views
 
 state.init_state()
 st.title("Batch triage")
@@ -28,7 +31,8 @@ if not result.rows:
 
 frame = batch.filtered(result)
 st.caption(f"{len(frame)} of {len(result.rows)} photos shown · model {classifier.version}")
-batch.result_table(frame)
+st.caption("Click a row to see that photo's result and images below the table.")
+picked = batch.result_table(frame)
 st.download_button(
     "Download table (CSV)",
     data=to_csv(frame),
@@ -38,3 +42,19 @@ st.download_button(
     icon=":material/download:",
     help="The rows shown, without thumbnails. File names are included as uploaded.",
 )
+if picked is not None:
+    name = str(frame.loc[picked, "file"])
+    st.subheader(f"Details · {name}")
+    data = batch.photo_bytes(uploads, name)
+    try:
+        if data is None:
+            raise SkinappError(f"{name} is no longer in the batch.")
+        analysis = cache.analysis(data, AnalysisSettings(), classifier)
+    except SkinappError as err:
+        st.error(str(err))
+    else:
+        metrics = trust_views.performance_metrics(analysis, cache.model_json("metrics.json"))
+        trust_views.result_or_warning(analysis, metrics)
+        views.image_row(analysis)
+        with st.expander("Lesion descriptors (ABCD)"):
+            views.descriptor_table(analysis)

@@ -15,13 +15,22 @@ from skinapp.serving import Classifier
 from skinapp.triage import TriageResult, expand_uploads, run_triage, to_frame
 from skinapp.ui.cache import sample_bytes, sample_catalog
 
-__all__ = ["analysed", "filtered", "inputs", "problem_list", "result_table"]
+__all__ = [
+    "KEY_COLUMNS",
+    "analysed",
+    "filtered",
+    "inputs",
+    "photo_bytes",
+    "problem_list",
+    "result_table",
+]
 
 TRIAGE_UPLOAD = "triage.upload"
 TRIAGE_SAMPLES = "triage.samples"
 TRIAGE_GRADES = "triage.grades"
 TRIAGE_MIN_P = "triage.min_probability"
 TRIAGE_SEARCH = "triage.search"
+TRIAGE_TABLE = "triage.table"
 #: ``(digest of the inputs and model, TriageResult)`` of the last batch (in memory only).
 _RESULT = "triage.result"
 
@@ -118,19 +127,42 @@ def filtered(result: TriageResult) -> pd.DataFrame:
     return frame[keep].reset_index(drop=True)
 
 
-def result_table(frame: pd.DataFrame) -> None:
-    """The triage table with thumbnails (outline drawn) and a probability bar."""
-    st.dataframe(
+#: Table columns in order: what decides the order of work first (fits a phone's width).
+KEY_COLUMNS = (
+    "thumbnail",
+    "grade",
+    "p_malignant",
+    "file",
+    "label",
+    "lesion_found",
+    "diameter_px",
+    "asymmetry",
+    "color_count",
+    "colors",
+    "notes",
+)
+_ROW_HEIGHT = 64
+
+
+def result_table(frame: pd.DataFrame) -> int | None:
+    """The triage table (every row shown, no inner scrolling; photo, grade and probability
+    first) with thumbnails and a probability bar. Returns the row clicked, if any."""
+    event = st.dataframe(
         frame,
         hide_index=True,
         width="stretch",
-        row_height=64,
+        height=38 + _ROW_HEIGHT * max(len(frame), 1),
+        row_height=_ROW_HEIGHT,
+        column_order=KEY_COLUMNS,
+        key=TRIAGE_TABLE,
+        on_select="rerun",
+        selection_mode="single-row",
         column_config={
-            "thumbnail": st.column_config.ImageColumn("Photo", width="small"),
+            "thumbnail": st.column_config.ImageColumn("Photo", width=70),
             "file": st.column_config.TextColumn("File"),
-            "grade": st.column_config.NumberColumn("Risk grade", format="%d"),
+            "grade": st.column_config.NumberColumn("Grade", format="%d", width=55),
             "p_malignant": st.column_config.ProgressColumn(
-                "Probability", min_value=0.0, max_value=1.0, format="percent"
+                "Probability", min_value=0.0, max_value=1.0, format="percent", width=110
             ),
             "label": "Result",
             "lesion_found": st.column_config.CheckboxColumn("Lesion found"),
@@ -141,3 +173,11 @@ def result_table(frame: pd.DataFrame) -> None:
             "notes": "Notes",
         },
     )
+    rows = list(getattr(getattr(event, "selection", None), "rows", None) or [])
+    return rows[0] if rows and rows[0] < len(frame) else None
+
+
+def photo_bytes(uploads: Sequence[tuple[str, bytes]], name: str) -> bytes | None:
+    """The bytes of the photo called ``name`` in the batch (zips opened in memory)."""
+    files, _, _ = expand_uploads(uploads)
+    return next((f.data for f in files if f.name == name), None)

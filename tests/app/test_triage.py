@@ -99,3 +99,20 @@ def test_filters_narrow_the_table_without_reanalysing():
     at.text_input(key=batch.TRIAGE_SEARCH).input(SAMPLES[2].stem).run()
     assert list(at.dataframe[0].value["file"]) == [SAMPLES[2].name]
     assert at.session_state["triage.result"][1] is result  # filtering did not re-analyse
+
+
+@needs_model
+def test_every_row_is_shown_key_columns_first_and_a_click_opens_the_details():
+    at = _page()
+    at.toggle(key=batch.TRIAGE_SAMPLES).set_value(True).run()
+    table = at.dataframe[0]
+    assert list(table.proto.column_order)[:3] == ["thumbnail", "grade", "p_malignant"]
+    assert not any(h.value.startswith("Details") for h in at.subheader)
+
+    at.session_state[batch.TRIAGE_TABLE] = {"selection": {"rows": [1], "columns": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    name = at.dataframe[0].value["file"].iloc[1]
+    assert f"Details · {name}" in [h.value for h in at.subheader]
+    assert any(m.label == "Risk grade" for m in at.metric)
+    assert any(c == "Original" for image in at.image for c in image.captions)
