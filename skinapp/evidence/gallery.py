@@ -4,9 +4,11 @@ For every (diagnosis, dataset) cell the ``k`` most confident images of each appl
 are kept: missed malignant lesions (lowest probability below the operating threshold: false
 negatives, shown first), false alarms (benign with the highest probability), and correct
 calls at both ends. Each gets a small metadata-free JPEG of the photo and of its heat map
-(the app's Grad-CAM of the malignant log-odds) for the dashboard. Only ``gallery.csv`` is
-committed with the model: the thumbnails are patient photos, made locally from the user's copy
-of the data and never redistributed (``.gitignore``). PH2 images are always left out.
+(the app's Grad-CAM of the malignant log-odds) for the dashboard. ``gallery.csv`` is
+committed with the model; the thumbnails are patient photos, made locally from the user's copy
+of the data, and only a few whose licence allows it are shipped (:func:`shippable`: CC0, or
+CC BY-NC 4.0 with attribution, in this non-commercial project; the rest stay out through
+``.gitignore``). PH2 images are always left out.
 """
 
 from __future__ import annotations
@@ -144,3 +146,59 @@ def write_gallery(
     table = picked[[c for c in columns if c in picked]].round({"p_malignant": 4, "confidence": 4})
     table.to_csv(out / GALLERY_CSV, index=False)
     return table
+
+
+# === Thumbnails shipped with the app ===
+
+#: Licences whose images may be redistributed as thumbnails in this non-commercial project
+#: (CC BY-NC with the attribution shown next to each image).
+SHIPPABLE_LICENCES = ("CC0", "CC BY-NC")
+#: Thumbnails shipped per kind of call (a few: the repository stays small).
+SHIPPED_PER_KIND = 2
+
+
+def shippable(gallery: pd.DataFrame, per_kind: int = SHIPPED_PER_KIND) -> pd.DataFrame:
+    """The gallery rows whose thumbnails are shipped: per kind, up to ``per_kind`` images
+    with a redistributable licence, CC0 first, then in the table's (confidence) order.
+
+    Examples
+    --------
+    >>> g = pd.DataFrame({"image_id": list("abcd"), "kind": ["false_negative"] * 4,
+    ...                   "license": ["CC BY-NC 4.0", "CC0 1.0", "proprietary", "CC0 1.0"]})
+    >>> list(shippable(g)["image_id"])
+    ['b', 'd']
+    """
+    licence = gallery["license"].fillna("").astype(str)
+    ok = licence.str.startswith(SHIPPABLE_LICENCES)
+    frame = gallery[ok].assign(_cc0=~licence[ok].str.startswith("CC0"))
+    frame = frame.sort_values("_cc0", kind="stable")
+    picked = frame.groupby("kind", sort=False).head(per_kind).drop(columns="_cc0")
+    return picked.sort_index()
+
+
+def write_shipped_thumbnails(
+    model_dir: str | Path, data_dir: str | Path, classifier, *, per_kind: int = SHIPPED_PER_KIND
+) -> list[str]:
+    """Write the photo and heat-map thumbnails (long side :data:`THUMB_SIDE`, metadata-free
+    JPEG) of :func:`shippable` rows of ``gallery/gallery.csv``; returns the file names (to be
+    listed as exceptions in ``.gitignore``)."""
+    out = Path(model_dir) / GALLERY_DIR
+    gallery = pd.read_csv(out / GALLERY_CSV)
+    names = []
+    for row in shippable(gallery, per_kind).itertuples():
+        image = read_image(image_path(data_dir, row.image_id))
+        (out / row.photo).write_bytes(encode_jpeg(_thumb(image), quality=80))
+        cam = heatmap_overlay(classifier, image)
+        (out / row.heatmap).write_bytes(encode_jpeg(_thumb(cam), quality=80))
+        names += [row.photo, row.heatmap]
+    return names
+
+
+if __name__ == "__main__":  # python -m skinapp.evidence.gallery DATA_DIR [MODEL_DIR]
+    import sys
+
+    from skinapp.serving import Classifier
+
+    model = Path(sys.argv[2] if len(sys.argv) > 2 else "models")
+    for name in write_shipped_thumbnails(model, sys.argv[1], Classifier(model)):
+        print(f"!models/gallery/{name}")

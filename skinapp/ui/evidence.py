@@ -262,9 +262,15 @@ def _gallery() -> None:
     shown = filter_gallery(gallery, dx, ds, kinds)
     st.caption(f"{len(shown)} images match; showing up to {GALLERY_MAX}.")
     folder = cache.model_dir() / "gallery"
-    if not any((folder / photo).is_file() for photo in shown["photo"]):
-        # Patient photos are not redistributed with the app: evaluate makes the thumbnails
-        # from the user's own copy of the data.
+    present = shown[
+        [
+            (folder / p).is_file() and (folder / h).is_file()
+            for p, h in zip(shown["photo"], shown["heatmap"], strict=True)
+        ]
+    ]
+    if present.empty:
+        # Patient photos are not redistributed with the app beyond the licensed few:
+        # evaluate makes the thumbnails from the user's own copy of the data.
         st.info(
             "The thumbnails are not shipped (patient photos stay with the data set). "
             "`python -m skinapp.evaluate --data DATA --model-dir models` makes them from your "
@@ -273,8 +279,16 @@ def _gallery() -> None:
         )
         st.dataframe(shown.drop(columns=["photo", "heatmap"]), hide_index=True)
         return
+    if len(present) < len(shown):
+        st.caption(
+            f"Thumbnails of {len(present)} of these images are shipped: those whose licence "
+            "allows it (CC0, or CC BY-NC 4.0, shown with its attribution: this is a "
+            "non-commercial project). The others are listed in the table below; "
+            "`python -m skinapp.evaluate --data DATA --model-dir models` makes all "
+            "thumbnails from your copy of the data."
+        )
     columns = st.columns(3)
-    for i, row in enumerate(shown.head(GALLERY_MAX).itertuples()):
+    for i, row in enumerate(present.head(GALLERY_MAX).itertuples()):
         with columns[i % 3]:
             left, right = st.columns(2)
             left.image(str(folder / row.photo), caption="photo")
@@ -284,6 +298,9 @@ def _gallery() -> None:
                 f"p = {row.p_malignant:.3f} · grade {row.grade}  \n"
                 f"{row.image_id}, {row.license}; {row.attribution}"
             )
+    rest = shown[~shown.index.isin(present.index)]
+    if len(rest):
+        st.dataframe(rest.drop(columns=["photo", "heatmap"]), hide_index=True)
 
 
 def evidence_section() -> None:
