@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--trust",
         action="store_true",
         help="also fit the OOD detector and TTA calibration and measure the quality checks "
-        "(writes trust.json and ood.npz; skinapp.trust.measure)",
+        "(writes trust.json and ood.npz; skinapp.measure_trust)",
     )
     return p
 
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         f"ECE {format_number(test['ece'])}; files in {model_dir}"
     )
     if args.trust:
-        from skinapp.trust.measure import run_trust
+        from skinapp.measure_trust import run_trust
 
         run_trust(data_dir, model_dir, seed=args.seed, command=extra["evaluate_command"])
         write_model_card(model_dir, metrics, config)  # again: the card quotes trust.json

@@ -7,5 +7,5 @@
 - :mod:`skinapp.trust.tta`: the eight flips/quarter turns of the model input, and the
   spread of the answer over them.
 - :mod:`skinapp.trust.degrade`: synthetic degradations and non-dermoscopy images used to
-  measure all of the above (``python -m skinapp.evaluate --trust``, :mod:`skinapp.trust.measure`).
+  measure all of the above (``python -m skinapp.evaluate --trust``, :mod:`skinapp.measure_trust`).
 """

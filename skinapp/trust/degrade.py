@@ -1,6 +1,6 @@
 """Synthetic degradations of dermoscopy photos and synthetic non-dermoscopy images.
 
-Used only to measure the trust checks (:mod:`skinapp.trust.measure`) and in tests. Every
+Used only to measure the trust checks (:mod:`skinapp.measure_trust`) and in tests. Every
 function is pure: ``(H, W, 3) uint8`` RGB in, a new ``uint8`` RGB image out, randomness only
 through an explicit ``rng``.
 """

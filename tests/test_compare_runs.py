@@ -1,4 +1,4 @@
-"""Choosing ensemble members on the validation split (``python -m skinapp.model.compare``)."""
+"""Choosing ensemble members on the validation split (``python -m skinapp.compare``)."""
 
 import shutil
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from skinapp.model.compare import combination_table, main
+from skinapp.compare import combination_table, main
 
 
 def test_combinations_average_log_odds_and_sort_by_tta_auc():
@@ -40,3 +40,9 @@ def test_cli_scores_runs_on_val_only(tiny_model_dir, tiny_derm, tmp_path, capsys
 def test_cli_missing_run_is_a_clear_error(tiny_derm, tmp_path, capsys):
     assert main([str(tmp_path / "nope"), "--data", str(tiny_derm)]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_the_old_command_name_still_works():
+    from skinapp.model import compare as old_name
+
+    assert old_name.main is main and old_name.combination_table is combination_table

@@ -540,9 +540,7 @@ def run_trust(
     photometric.save(model_dir / PHOTOMETRIC_FILE)
     timings["photometric_fit_s"] = time.time() - t0
 
-    samples = [
-        read_image(p) for p in sorted((Path(__file__).parent.parent / "samples").glob("*.jpg"))
-    ]
+    samples = [read_image(p) for p in sorted((Path(__file__).parent / "samples").glob("*.jpg"))]
     clf.ood = detector
     tta = _tta_report(clf, y_val, tta_val, y_test, odds_test, tta_test, samples)
     t0 = time.time()
