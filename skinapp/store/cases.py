@@ -13,7 +13,7 @@ import io
 import logging
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
@@ -23,7 +23,7 @@ from skinapp.store.config import StoreConfig, store_config
 from skinapp.store.db import IMMEDIATE, create_store_engine, upgrade
 from skinapp.store.errors import StoreError, StoreUnavailableError
 from skinapp.store.records import NewVisit, Visit, check_notes, check_pseudonym, visit_from_row
-from skinapp.store.schema import visit_images, visits
+from skinapp.store.schema import audit_events, visit_images, visits
 
 __all__ = ["EXPORT_COLUMNS", "CaseStore", "open_store"]
 
@@ -100,8 +100,12 @@ class CaseStore:
 
     # === Writing ===
 
-    def save_visit(self, visit: NewVisit) -> int:
-        """Store a visit and its image in one transaction; returns the new visit id."""
+    def save_visit(self, visit: NewVisit, *, audit: Mapping[str, object] | None = None) -> int:
+        """Store a visit and its image in one transaction; returns the new visit id.
+
+        ``audit`` (a row of ``audit_events`` from :meth:`skinapp.auth.AuditLog.row`, without
+        ``visit_id``) is appended in the same transaction: no save goes unrecorded.
+        """
         row = {
             "pseudonym": visit.pseudonym,
             "lesion_id": visit.lesion_id,
@@ -131,6 +135,8 @@ class CaseStore:
                     "data": visit.image,
                 },
             )
+            if audit is not None:
+                conn.execute(insert(audit_events), {**audit, "visit_id": int(visit_id)})
         logger.info("Saved visit %d (%d image bytes)", visit_id, len(visit.image))
         return int(visit_id)
 
@@ -153,8 +159,11 @@ class CaseStore:
             raise StoreError(f"Visit {visit_id} is not in the case history (erased?).")
         return text
 
-    def erase_patient(self, pseudonym: str) -> int:
+    def erase_patient(self, pseudonym: str, *, audit: Mapping[str, object] | None = None) -> int:
         """Delete every visit and image of a patient; returns how many visits were erased.
+
+        ``audit`` (as for :meth:`save_visit`) is appended in the same transaction; the audit
+        trail itself is never erased (it names the pseudonym, never an image).
 
         On SQLite the deleted pages are zeroed (``secure_delete``) and the write-ahead log is
         checkpointed and truncated, so the photos do not linger in the files.
@@ -164,6 +173,9 @@ class CaseStore:
             ids = select(visits.c.id).where(visits.c.pseudonym == pseudonym)
             conn.execute(delete(visit_images).where(visit_images.c.visit_id.in_(ids)))
             erased = conn.execute(delete(visits).where(visits.c.pseudonym == pseudonym)).rowcount
+            if audit is not None:
+                row = {**audit, "detail": f"{erased} visits erased"}
+                conn.execute(insert(audit_events), row)
         if self.engine.dialect.name == "sqlite":
             self._truncate_wal()
         logger.info("Erased %d visits of one patient", erased)

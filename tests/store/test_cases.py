@@ -45,11 +45,11 @@ def test_visit_round_trips(store):
 
 
 def test_schema_is_created_on_first_use_and_reopening_is_idempotent(store, store_config_any):
-    assert schema_revision(store.engine) == head_revision() == "0002"
+    assert schema_revision(store.engine) == head_revision() == "0003"
     store.save_visit(make_visit())
     again = open_store(store_config_any)
     try:
-        assert schema_revision(again.engine) == "0002"
+        assert schema_revision(again.engine) == "0003"
         assert again.count() == (1, 1)
     finally:
         again.dispose()
