@@ -1,8 +1,12 @@
-"""skinapp: entry script. Configures the page and routes; every page lives in pages/."""
+"""skinapp: entry script. Configures the page, lets only logged-in users past the gate, and
+routes to the pages their role may open; every page lives in pages/."""
 
 from pathlib import Path
 
 import streamlit as st
+
+from skinapp.auth.roles import sections
+from skinapp.ui import gate
 
 # A local file: a ":material/…:" page icon makes every browser fetch it from fonts.gstatic.com.
 ICON = Path(__file__).resolve().parent / "skinapp" / "assets" / "icon.png"
@@ -13,6 +17,8 @@ st.set_page_config(
     layout="wide",
 )
 
+identity = gate.require_login()  # the login form only, until someone logs in
+
 pages = {
     "Clinic": [
         st.Page("pages/diagnose.py", title="Diagnose", icon=":material/stethoscope:", default=True),
@@ -22,7 +28,12 @@ pages = {
     ],
     "Lab": [st.Page("pages/lab.py", title="Preprocessing Lab", icon=":material/science:")],
     "Model": [st.Page("pages/dashboard.py", title="Model Dashboard", icon=":material/monitoring:")],
+    "Admin": [
+        st.Page("pages/users.py", title="Users", icon=":material/group:"),
+        st.Page("pages/audit.py", title="Audit trail", icon=":material/policy:"),
+    ],
 }
 
-pg = st.navigation(pages)
+pg = st.navigation({name: pages[name] for name in sections(identity.role)})
+gate.sidebar(identity)
 pg.run()

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from skinapp.errors import SkinappError
-from skinapp.ui import cache, casebook, followup, state, views, visit_notes
+from skinapp.ui import cache, casebook, followup, gate, state, views, visit_notes
 
 state.init_state()
 st.title("Lesion history")
@@ -17,6 +17,8 @@ casebook.erased_confirmation()
 try:
     store = casebook.store()
     picked = casebook.patient_picker(store)
+    if picked is not None:
+        gate.view_history(*picked)
 except SkinappError as err:
     st.error(str(err))
     st.stop()

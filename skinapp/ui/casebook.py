@@ -15,16 +15,19 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from skinapp.analysis import Analysis
+from skinapp.auth import AuditLog
 from skinapp.errors import SkinappError
 from skinapp.report_pdf import CaseInfo, days_between
-from skinapp.store import BODY_SITES, CaseInputError, CaseStore, new_visit, open_store
-from skinapp.store.config import store_config
+from skinapp.store import BODY_SITES, CaseInputError, CaseStore, new_visit
+from skinapp.ui import gate
+from skinapp.ui.storage import store
 
 __all__ = [
     "HISTORY_ERASED",
     "HISTORY_LESION",
     "HISTORY_PATIENT",
     "erased_confirmation",
+    "export_patient",
     "patient_admin",
     "patient_picker",
     "save_form",
@@ -54,23 +57,6 @@ PRIVACY_NOTE = (
     "Use a pseudonym or clinic code, never a name. Saved: the analysed photo re-encoded "
     "without file name, EXIF or GPS data, the result, the outline and the settings."
 )
-
-
-@st.cache_resource(show_spinner=False)
-def _open(url: str) -> CaseStore:
-    return open_store(store_config())
-
-
-def store() -> CaseStore:
-    """The case store of ``SKINAPP_DATABASE_URL`` / ``SKINAPP_DATA_DIR`` (opened once per
-    process and location; the schema is created on first use).
-
-    Raises
-    ------
-    StoreError
-        Bad configuration, or the database cannot be opened.
-    """
-    return _open(store_config().url.render_as_string(hide_password=False))
 
 
 # === Diagnose: the opt-in save form ===
@@ -126,7 +112,8 @@ def save_form(analysis: Analysis, model_version: str, *, notes: str = "") -> int
             model_version=model_version,
             notes=notes,
         )
-        visit_id = store().save_visit(visit)
+        audit = gate.audit_row("save_visit", pseudonym=visit.pseudonym, lesion_id=visit.lesion_id)
+        visit_id = store().save_visit(visit, audit=audit)
         earlier = [v for v in store().visits(visit.pseudonym, visit.lesion_id) if v.id != visit_id]
         earlier = [v for v in earlier if v.visit_date <= visit.visit_date]
     except CaseInputError as err:
@@ -187,9 +174,16 @@ def patient_picker(case_store: CaseStore) -> tuple[str, str] | None:
 
 def patient_admin(case_store: CaseStore, pseudonym: str) -> None:
     """Export the patient's records (CSV + photos zip) or erase them for good."""
+    identity = gate.current_identity()
     st.download_button(
         "Export this patient (CSV + photos, zip)",
-        data=partial(case_store.export_patient, pseudonym),
+        data=partial(
+            export_patient,
+            case_store,
+            pseudonym,
+            actor=identity.username if identity else "local",
+            client=gate.client_address(),
+        ),
         file_name="skinapp-patient-export.zip",
         mime="application/zip",
         on_click="ignore",
@@ -205,7 +199,8 @@ def patient_admin(case_store: CaseStore, pseudonym: str) -> None:
         icon=":material/delete_forever:",
         disabled=not st.session_state.get(HISTORY_ERASE_CONFIRM),
     ):
-        erased = case_store.erase_patient(pseudonym)
+        audit = gate.audit_row("erase_patient", pseudonym=pseudonym)
+        erased = case_store.erase_patient(pseudonym, audit=audit)
         for key in (HISTORY_PATIENT, HISTORY_LESION, HISTORY_ERASE_CONFIRM):
             st.session_state.pop(key, None)
         st.session_state[HISTORY_ERASED] = (
@@ -220,3 +215,11 @@ def erased_confirmation() -> None:
     message = st.session_state.pop(HISTORY_ERASED, None)
     if message:
         st.success(message, icon=":material/delete:")
+
+
+def export_patient(case_store: CaseStore, pseudonym: str, *, actor: str, client: str) -> bytes:
+    """The patient's export zip, recorded in the audit trail (called when the user clicks
+    the download button, outside the script run: who and from where are bound beforehand)."""
+    data = case_store.export_patient(pseudonym)
+    AuditLog(case_store.engine).record(actor, "export_patient", pseudonym=pseudonym, client=client)
+    return data

@@ -12,6 +12,7 @@ from typing import Any
 import streamlit as st
 
 from skinapp.analysis import AnalysisSettings
+from skinapp.ui import gate
 
 # === Shared between pages ===
 #: The Lab's current :class:`~skinapp.analysis.AnalysisSettings` (Diagnose analyses with them).
@@ -70,8 +71,10 @@ def _leave_pages_directory_mode() -> None:
 
 
 def init_state() -> None:
-    """Give every non-widget key its initial value (idempotent; call at the top of a page)."""
+    """Pass the login gate, then give every non-widget key its initial value (idempotent;
+    call at the top of a page)."""
     _leave_pages_directory_mode()
+    gate.require_login(navigate=False)
     if SETTINGS not in st.session_state:
         st.session_state[SETTINGS] = AnalysisSettings()
     for key, value in _DEFAULTS.items():
