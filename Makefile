@@ -6,8 +6,8 @@ PORT   ?= 8501
 DATA   ?= ../shared/data/derm
 WEIGHTS ?= ../shared/pretrained/mobilenet_v2_1.0_224_no_top.weights.h5
 
-.PHONY: install install-dev run test lint bench share train cv evaluate evidence cross-dataset \
-	segment-metrics clean
+.PHONY: install install-dev run test lint bench share serve serve-stop train cv evaluate evidence \
+	cross-dataset segment-metrics clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,18 @@ bench: install
 
 share: install
 	$(BIN)/python -m skinapp.share
+
+# A clinic on this machine: REPLICAS Streamlit processes behind nginx (TLS, sticky sessions)
+# sharing PostgreSQL (SKINAPP_DATABASE_URL, or a throw-away one). See README "Run it for a clinic".
+REPLICAS      ?= 2
+SERVE_ADDRESS ?= 127.0.0.1
+SERVE_PORT    ?= 8443
+serve: install  ## Ctrl-C stops nginx, the replicas and the throw-away database
+	REPLICAS=$(REPLICAS) SERVE_ADDRESS=$(SERVE_ADDRESS) SERVE_PORT=$(SERVE_PORT) \
+		PYTHON=$(BIN)/python bash deploy/serve.sh
+
+serve-stop:  ## stop a `make serve` started with SKINAPP_SERVE_DIR=<folder>
+	bash deploy/serve.sh stop
 
 # The shipped model: two members trained on the same cached activations, averaged into one.
 TRAIN_ARGS = --data $(DATA) --backbone-weights $(WEIGHTS) --cache-dir runs/cache
