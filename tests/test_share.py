@@ -213,6 +213,21 @@ def test_no_auth_warns_and_passes_no_auth(run_cli, fake_ngrok, monkeypatch):
     assert PUBLIC_URL in out
 
 
+def test_with_accounts_the_shared_app_also_asks_for_a_personal_login(
+    run_cli, fake_ngrok, monkeypatch
+):
+    # GIVEN personal accounts on
+    monkeypatch.setenv("SKINAPP_AUTH", "accounts")
+    # WHEN sharing
+    rc, out, _, launcher = run_cli()
+    # THEN the tunnel keeps its basic auth, the app gets the setting (its login gate), and
+    # the printout says a personal login follows
+    assert rc == 0
+    assert _connect_options(fake_ngrok)["basic_auth"]
+    assert launcher.apps[0].env["SKINAPP_AUTH"] == "accounts"
+    assert "personal login" in out
+
+
 def test_no_token_is_one_line_and_nothing_starts(run_cli, fake_ngrok, monkeypatch):
     # GIVEN no NGROK_AUTHTOKEN
     monkeypatch.delenv("NGROK_AUTHTOKEN")

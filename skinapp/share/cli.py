@@ -24,7 +24,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from skinapp.errors import ShareError
+from skinapp.auth.config import auth_config
+from skinapp.errors import ShareError, SkinappError
 from skinapp.logs import setup_logging
 from skinapp.share.ngrok import (
     DEFAULT_APP,
@@ -125,8 +126,18 @@ def _print_share(handle: ShareHandle, cfg: ShareConfig, generated: bool) -> None
             print(f"  password: {password}  (generated for this session; not stored)")
         else:
             print(f"  password: the value of {PASSWORD_ENV}")
+    if _personal_logins():
+        print("  then a personal login (SKINAPP_AUTH accounts: python -m skinapp.users)")
     print(f"  local: {handle.local_url}")
     print("Press Ctrl-C to stop sharing.", flush=True)
+
+
+def _personal_logins() -> bool:
+    """True when the shared app also asks for a personal login (SKINAPP_AUTH)."""
+    try:
+        return auth_config().has_login
+    except SkinappError:
+        return False
 
 
 @contextlib.contextmanager
