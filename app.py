@@ -17,8 +17,6 @@ st.set_page_config(
     layout="wide",
 )
 
-identity = gate.require_login()  # the login form only, until someone logs in
-
 pages = {
     "Clinic": [
         st.Page("pages/diagnose.py", title="Diagnose", icon=":material/stethoscope:", default=True),
@@ -34,6 +32,7 @@ pages = {
     ],
 }
 
+identity = gate.require_login(pages)  # the login form only, until someone logs in
 pg = st.navigation({name: pages[name] for name in sections(identity.role)})
 gate.sidebar(identity)
 pg.run()

@@ -226,11 +226,17 @@ def _attempt(config: AuthConfig, username: str, password: str) -> None:
     st.rerun()
 
 
-def _show_login(navigate: bool) -> None:
-    """Render only the login view and stop the run."""
-    if navigate:
-        login = st.Page(_login_view, title="Log in", icon=":material/login:", url_path="login")
-        st.navigation([login], position="hidden").run()
+def _show_login(paths: tuple[str, ...] | None) -> None:
+    """Render only the login view and stop the run.
+
+    With ``paths`` (from ``app.py``) the login view is the only page of ``st.navigation``,
+    under every path of the app's pages too: ``/history`` opens the login form (no "page not
+    found"), and after the login the same address opens the page itself.
+    """
+    if paths is not None:
+        login = [st.Page(_login_view, title="Log in", icon=":material/login:", default=True)]
+        login += [st.Page(_login_view, title="Log in", url_path=path) for path in paths if path]
+        st.navigation(login, position="hidden").run()
     else:
         _login_view()
     st.stop()
@@ -259,15 +265,16 @@ def _external(config: AuthConfig) -> Identity:
     return identity
 
 
-def require_login(*, navigate: bool = True) -> Identity:
+def require_login(pages: dict[str, list] | None = None) -> Identity:
     """The identity of this session, or render the login view and stop the run.
 
     Parameters
     ----------
-    navigate : bool
-        True in ``app.py``: the login view becomes the only page of ``st.navigation``, so no
-        other page can be reached. False inside a page.
+    pages : dict of section to list of st.Page, optional
+        ``app.py``'s pages: the login view then becomes the only page of ``st.navigation``
+        (under their paths), so no other page can be reached. None inside a page.
     """
+    paths = None if pages is None else tuple(p.url_path for ps in pages.values() for p in ps)
     try:
         config = auth_config()
         warning = check_exposure(config, st.get_option("server.address"))
@@ -278,20 +285,20 @@ def require_login(*, navigate: bool = True) -> Identity:
     if config.mode is AuthMode.NONE:
         return _LOCAL
     if config.mode is AuthMode.OIDC and not st.user.is_logged_in:
-        _show_login(navigate)
+        _show_login(paths)
     if config.mode is not AuthMode.ACCOUNTS:
         identity = _external(config)
     else:
         identity = current_identity()
         if identity is None:
-            _show_login(navigate)
+            _show_login(paths)
     if config.mode is not AuthMode.PROXY and _idle_expired(config):
         minutes = f"{config.idle_minutes:g}"
         _end_session("timeout", f"You were logged out after {minutes} minutes without activity.")
-        _show_login(navigate)
+        _show_login(paths)
     if config.mode is AuthMode.ACCOUNTS and not _still_active(config, identity):
         _end_session("logout", "Your account was disabled. Ask an administrator.")
-        _show_login(navigate)
+        _show_login(paths)
     return identity
 
 
@@ -305,7 +312,7 @@ def _still_active(config: AuthConfig, identity: Identity) -> bool:
 
 def require_role(role: str = ADMIN) -> Identity:
     """Stop the page unless this session's user has ``role`` (admin pages)."""
-    identity = require_login(navigate=False)
+    identity = require_login()
     if identity.role != role:
         _stop_with(f"Only users with the {role} role can open this page.")
     return identity

@@ -74,7 +74,7 @@ def init_state() -> None:
     """Pass the login gate, then give every non-widget key its initial value (idempotent;
     call at the top of a page)."""
     _leave_pages_directory_mode()
-    gate.require_login(navigate=False)
+    gate.require_login()
     if SETTINGS not in st.session_state:
         st.session_state[SETTINGS] = AnalysisSettings()
     for key, value in _DEFAULTS.items():
