@@ -8,7 +8,7 @@ from skinapp.analysis import STEP_LABELS, AnalysisSettings
 from skinapp.errors import SkinappError
 from skinapp.heatmap import HEATMAP_CAPTION
 from skinapp.preprocess import PipelineParams
-from skinapp.ui import cache, state, views, widgets
+from skinapp.ui import cache, memo, state, views, widgets
 from skinapp.vision.segment import SegmentParams
 
 state.init_state()
@@ -66,7 +66,7 @@ if not images:
     st.stop()
 
 try:
-    classifier = cache.classifier()
+    classifier = memo.lab_classifier()  # unchanged images are not classified again
     with st.spinner("Processing…"):
         analysis = cache.analysis(
             images[0].data, dataclasses.replace(settings, compare_inputs=True), classifier
