@@ -295,6 +295,8 @@ def require_login(pages: dict[str, list] | None = None) -> Identity:
     if config.mode is not AuthMode.PROXY and _idle_expired(config):
         minutes = f"{config.idle_minutes:g}"
         _end_session("timeout", f"You were logged out after {minutes} minutes without activity.")
+        if config.mode is AuthMode.OIDC:
+            st.logout()  # else the provider's cookie logs the user straight back in
         _show_login(paths)
     if config.mode is AuthMode.ACCOUNTS and not _still_active(config, identity):
         _end_session("logout", "Your account was disabled. Ask an administrator.")
