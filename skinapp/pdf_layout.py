@@ -169,7 +169,7 @@ class ReportDoc(FPDF):
 
     def notes_and_signature(self, notes: str) -> None:
         """The clinician's notes (or ruled lines to write on) and a signature line."""
-        if self.get_y() + 55 > self.page_break_trigger:
+        if self.get_y() + 46 > self.page_break_trigger:
             self.add_page()
         self.heading("Clinician's notes")
         if notes.strip():
@@ -177,7 +177,7 @@ class ReportDoc(FPDF):
             self.ln(2)
         else:
             self.set_draw_color(*_RULE)
-            for _ in range(4):
+            for _ in range(3):
                 self.ln(7)
                 self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
             self.ln(2)
@@ -252,22 +252,31 @@ def case_rows(case: CaseInfo) -> list[tuple[str, str]]:
 
 
 def grade_block(doc: ReportDoc, grade: int, p: float, interval: str) -> None:
-    """The grade badge, its meaning, the probability and the interval."""
+    """The grade with its meaning (wrapped), then the probability and its interval, beside a
+    bar in the grade's colour."""
     top = doc.get_y()
-    doc.set_fill_color(*_GRADE_RGB.get(grade, _INK))
-    doc.rect(doc.l_margin, top, 2.2, 17, style="F")
-    doc.set_xy(doc.l_margin + 5, top)
+    left = doc.l_margin + 5
+    doc.set_xy(left, top)
     doc.set_font("Helvetica", "B", 13)
     doc.set_text_color(*_INK)
     doc.cell(60, 7, f"Risk grade {grade} of 3")
     doc.set_font("Helvetica", "", 9)
-    doc.cell(0, 7, pdf_text(f"(a risk grade, not a cancer stage) - {GRADE_TEXT.get(grade, '')}"))
-    doc.set_xy(doc.l_margin + 5, top + 7.5)
+    doc.multi_cell(
+        0,
+        4.5,
+        pdf_text(f"A risk grade, not a cancer stage. {GRADE_TEXT.get(grade, '')}"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    doc.set_xy(left, max(doc.get_y(), top + 7) + 1)
     doc.set_font("Helvetica", "B", 10)
     doc.cell(60, 5, f"Probability of malignancy {p:.1%}")
     doc.set_font("Helvetica", "", 8.5)
     doc.multi_cell(0, 4.3, pdf_text(interval), new_x="LMARGIN", new_y="NEXT")
-    doc.set_y(max(doc.get_y(), top + 17) + 2)
+    bottom = max(doc.get_y(), top + 17)
+    doc.set_fill_color(*_GRADE_RGB.get(grade, _INK))
+    doc.rect(doc.l_margin, top, 2.2, bottom - top, style="F")
+    doc.set_y(bottom + 2)
 
 
 def descriptor_table(doc: ReportDoc, descriptors: Mapping[str, Any] | None) -> None:

@@ -223,7 +223,7 @@ def render_visit_pdf(
     )
     doc.heading("Images")
     outline = draw_contour(image, visit.contour_array) if len(visit.contour) >= 3 else image
-    doc.images([(image, "Photo"), (outline, "Lesion outline (automatic)")], per_row=2)
+    doc.images([(image, "Photo"), (outline, "Lesion outline (automatic)")], per_row=3)
     doc.para(
         "The heat map and the photo-quality checks are not stored with a visit; re-analyse "
         "the photo on Diagnose to see them.",
@@ -270,7 +270,7 @@ def render_timeline_pdf(
     )
     doc.heading("Visits")
     header = ("Date", "Days since previous", "Grade", "Probability", "Area", "Diameter", "Asym.")
-    widths = (24, 28, 16, 24, 34, 34, 20)
+    widths = (22, 34, 14, 22, 32, 30, 18)
     doc.set_font("Helvetica", "B", 8)
     for text, width in zip(header, widths, strict=True):
         doc.cell(width, 5, text, border="B")
