@@ -41,10 +41,12 @@ from skinapp.params import from_dict
 from skinapp.preprocess import Pipeline, PipelineParams
 from skinapp.trust.quality import QualityReport, check_quality
 from skinapp.vision.descriptors import Descriptors, describe_lesion
-from skinapp.vision.segment import Segmentation, SegmentParams, segment_lesion
+from skinapp.vision.learned import FALLBACK_NOTE, UNCERTAIN_NOTE, outline_lesion
+from skinapp.vision.segment import Segmentation, SegmentParams
 
 if TYPE_CHECKING:
     from skinapp.serving import Classifier, Prediction
+    from skinapp.vision.learned import LearnedSegmenter
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ __all__ = [
     "AnalysisSettings",
     "analyze",
     "analyze_bytes",
+    "compare_outlines",
     "draw_contour",
     "overlay_heatmap",
     "overlay_mask",
@@ -376,7 +379,8 @@ def analyze(image: np.ndarray, settings: AnalysisSettings, classifier: Classifie
     timings["preprocess"] = _ms(t0)
 
     t0 = time.perf_counter()
-    segmentation = segment_lesion(preprocessed, settings.segment)
+    segmenter = getattr(classifier, "segmenter", None)
+    segmentation = outline_lesion(work, settings.segment, segmenter, preprocessed=preprocessed)
     timings["segment"] = _ms(t0)
 
     t0 = time.perf_counter()
@@ -510,6 +514,10 @@ def _notes(
             segmentation.message
             or "The lesion touches the image border: size and asymmetry may be underestimated."
         )
+    if segmentation.method != settings.segment.method:
+        notes.append(FALLBACK_NOTE)
+    if segmentation.found and segmentation.uncertain:
+        notes.append(UNCERTAIN_NOTE.format(confidence=segmentation.confidence))
     if tuple(original) != tuple(work):
         notes.append(
             f"The photo ({original[1]} × {original[0]} px) was analysed at "
@@ -571,10 +579,16 @@ def overlay_heatmap(
         raise ValueError(f"`alpha` must be in [0, 1]. Received: `alpha={alpha}`")
     height, width = image.shape[:2]
     heat = np.nan_to_num(heat, nan=0.0)
-    up = np.clip(cv2.resize(heat, (width, height), interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
+    # The map is smooth: colour it on a grid of at most 256 px, then enlarge the colours.
+    step = max(1, max(height, width) // 256)
+    small = (max(1, width // step), max(1, height // step))
+    up = np.clip(cv2.resize(heat, small, interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
     levels = (up * 255.0 + 0.5).astype(np.uint8)
     coloured = cv2.cvtColor(cv2.applyColorMap(levels, colormap), cv2.COLOR_BGR2RGB)
     weight = (alpha * up).astype(np.float32)
+    if small != (width, height):
+        coloured = cv2.resize(coloured, (width, height), interpolation=cv2.INTER_LINEAR)
+        weight = cv2.resize(weight, (width, height), interpolation=cv2.INTER_LINEAR)
     return cv2.blendLinear(np.ascontiguousarray(image), coloured, 1.0 - weight, weight)
 
 
@@ -655,6 +669,33 @@ def overlay_mask(
     tint = np.asarray(color, dtype=np.float32)
     out[mask] = np.clip((1 - alpha) * image[mask] + alpha * tint + 0.5, 0, 255).astype(np.uint8)
     return out
+
+
+#: RGB colour of the other method's outline in :func:`compare_outlines` (magenta).
+OTHER_CONTOUR_COLOR = (255, 64, 255)
+
+
+def compare_outlines(
+    analysis: Analysis, segmenter: LearnedSegmenter | None
+) -> tuple[np.ndarray, Segmentation, float] | None:
+    """The Lab's comparison: the other method's outline next to the one the analysis used.
+
+    Returns the preprocessed image with both outlines (the analysis' in green, the other in
+    magenta), the other :class:`Segmentation` and the Jaccard index of the two masks; None
+    without an installed learned segmenter (nothing to compare).
+    """
+    if segmenter is None:
+        return None
+    other_method = "classical" if analysis.segmentation.method == "learned" else "learned"
+    params = dataclasses.replace(analysis.settings.segment, method=other_method)
+    other = outline_lesion(analysis.image, params, segmenter, preprocessed=analysis.preprocessed)
+    overlay = analysis.contour_overlay
+    if other.found:
+        overlay = draw_contour(overlay, other.contour, color=OTHER_CONTOUR_COLOR)
+    a, b = analysis.segmentation.mask, other.mask
+    union = np.count_nonzero(a | b)
+    agreement = 1.0 if union == 0 else np.count_nonzero(a & b) / union
+    return overlay, other, float(agreement)
 
 
 #: Display names of the pipeline steps, in order (for captions).

@@ -11,7 +11,11 @@ Files that cannot be read are reported on stderr, one line each with the reason,
 batch goes on. ``DIR/config.json`` records the command, the parameters and the counts.
 Exit code 0 when at least one image was segmented, 2 otherwise.
 
-Hair removal (:func:`skinapp.vision.hair.remove_hair`) runs before segmentation unless
+By default the learned segmenter draws the outline (``--method learned``: the MobileNetV2
+U-Net in ``MODEL_DIR/segmenter.tflite``, see :mod:`skinapp.vision.learned`; probability map
+upsampled to the photo's size, val-tuned threshold, no convex hull). Without that file the
+classical method is used and a note says so. With ``--method classical``, hair removal
+(:func:`skinapp.vision.hair.remove_hair`) runs before segmentation unless
 ``--no-hair-removal`` is given (the default is the setting that scored better on the
 train/val masks, see ``models/segmentation_metrics.json``).
 """
@@ -46,10 +50,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     parser.add_argument("--out", required=True, type=Path, help="folder for the mask PNGs")
     parser.add_argument(
+        "--method",
+        choices=("learned", "classical"),
+        default="learned",
+        help="learned: the MobileNetV2 U-Net in MODEL_DIR/segmenter.tflite (the classical "
+        "method is used, with a note, when it is missing); classical: image processing "
+        "(default: learned)",
+    )
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        default=None,
+        help="folder with segmenter.tflite and segmenter.json (default: SKINAPP_MODEL_DIR "
+        "or the repository's models/)",
+    )
+    parser.add_argument(
         "--hair-removal",
         action=argparse.BooleanOptionalAction,
         default=HAIR_REMOVAL_DEFAULT,
-        help=f"paint out hairs before segmenting (default: {HAIR_REMOVAL_DEFAULT})",
+        help="classical method: paint out hairs before segmenting "
+        f"(default: {HAIR_REMOVAL_DEFAULT})",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="accepted for uniformity; segmentation is deterministic"
@@ -75,7 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from skinapp.errors import SkinappError
     from skinapp.io import iter_input_files, read_image
     from skinapp.vision.hair import HairRemovalParams, remove_hair
-    from skinapp.vision.segment import SegmentParams, segment_lesion
+    from skinapp.vision.learned import outline_lesion
+    from skinapp.vision.segment import SegmentParams
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     out: Path = args.out
@@ -84,7 +105,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as err:
         console.print(f"[red]Cannot create the output folder {out}: {err.strerror or err}[/red]")
         return 2
-    seg_params, hair_params = SegmentParams(), HairRemovalParams()
+    seg_params, hair_params = SegmentParams(method=args.method), HairRemovalParams()
+    segmenter = None
+    if args.method == "learned":
+        from skinapp.serving import default_model_dir
+        from skinapp.vision.learned import FALLBACK_NOTE, load_segmenter
+
+        try:
+            segmenter = load_segmenter(args.model_dir or default_model_dir())
+        except SkinappError as err:
+            console.print(f"[red]{err}[/red]")
+            return 2
+        if segmenter is None:
+            console.print(FALLBACK_NOTE, markup=False)
     files = list(iter_input_files(args.paths, exclude=out))
     used: set[str] = set()
     counts = {"segmented": 0, "unreadable": 0, "no_lesion": 0, "touches_border": 0}
@@ -107,8 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 counts["unreadable"] += 1
                 continue
             try:
-                source = remove_hair(image, hair_params).image if args.hair_removal else image
-                seg = segment_lesion(source, seg_params)
+                source = None
+                if segmenter is None and args.hair_removal:
+                    source = remove_hair(image, hair_params).image
+                seg = outline_lesion(image, seg_params, segmenter, preprocessed=source)
             except Exception as err:  # one bad image must not stop the batch
                 logger.debug("Segmentation of %s failed", path, exc_info=True)
                 _report(console, path, f"segmentation failed: {type(err).__name__}: {err}")
@@ -124,7 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             counts["segmented"] += 1
             counts["no_lesion"] += not seg.found
             counts["touches_border"] += seg.touches_border
-    _write_config(out, argv, args, seg_params, hair_params, counts)
+    method = "learned" if segmenter is not None else "classical"
+    _write_config(out, argv, args, seg_params, hair_params, counts, method, segmenter)
     console.print(
         f"{counts['segmented']} masks written to {out} ({counts['no_lesion']} with no lesion "
         f"found, {counts['touches_border']} touching the border); "
@@ -147,14 +183,23 @@ def _unique_name(stem: str, used: set[str]) -> str:
     return name
 
 
-def _write_config(out: Path, argv, args, seg_params, hair_params, counts) -> None:
+def _write_config(
+    out: Path, argv, args, seg_params, hair_params, counts, method, segmenter
+) -> None:
+    classical = method == "classical"
     config = {
         "command": "python -m skinapp.segment "
         + " ".join(sys.argv[1:] if argv is None else [str(a) for a in argv]),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "hair_removal": args.hair_removal,
+        "method": method,
+        "segmenter": None
+        if segmenter is None
+        else {"file": str(segmenter.path), **dataclasses.asdict(segmenter.info)},
+        "hair_removal": args.hair_removal and classical,
         "segment_params": dataclasses.asdict(seg_params),
-        "hair_removal_params": dataclasses.asdict(hair_params) if args.hair_removal else None,
+        "hair_removal_params": dataclasses.asdict(hair_params)
+        if args.hair_removal and classical
+        else None,
         "counts": counts,
     }
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")

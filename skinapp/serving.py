@@ -40,6 +40,7 @@ from skinapp.model.scores import malignant_direction, malignant_log_odds
 from skinapp.trust.ood import OOD_FILE, OODDetector, load_ood, pool_features
 from skinapp.trust.photometric import PHOTOMETRIC_FILE, PhotometricDetector, load_photometric
 from skinapp.trust.tta import load_tta_calibration, spread, tta_views
+from skinapp.vision.learned import LearnedSegmenter, load_segmenter
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +180,10 @@ class Classifier:
         self._slots: queue.LifoQueue[_Slot] = queue.LifoQueue()
         self._slots_lock = threading.Lock()
         self.interpreters_created = 0
+        #: The learned lesion segmenter beside the model; None: the classical outline is used.
+        self.segmenter: LearnedSegmenter | None = (
+            load_segmenter(self.model_dir, self.num_threads) if calibrated else None
+        )
         self._head_weights = None
         with self._interpreter():  # fail now, not on the first upload
             pass

@@ -155,13 +155,13 @@ def test_hair_removal_off_gives_an_empty_mask(sample, fake):
 def test_no_lesion_found_gives_no_descriptors(sample, fake, monkeypatch):
     import skinapp.analysis as analysis_module
 
-    real = analysis_module.segment_lesion
+    real = analysis_module.outline_lesion
 
-    def nothing(image, params):
-        seg = real(image, params)
+    def nothing(image, params, segmenter, *, preprocessed=None):
+        seg = real(image, params, segmenter, preprocessed=preprocessed)
         return _replace(seg, found=False, mask=np.zeros_like(seg.mask), message="")
 
-    monkeypatch.setattr(analysis_module, "segment_lesion", nothing)
+    monkeypatch.setattr(analysis_module, "outline_lesion", nothing)
     result = analyze(sample, AnalysisSettings(), fake)
 
     assert result.descriptors is None

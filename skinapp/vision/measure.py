@@ -6,14 +6,16 @@ Run as (``make segment-metrics``)::
         --out models/segmentation_metrics.json
 
 **Segmentation.** Every image of the dataset with a ground-truth mask (``has_mask == 1`` in
-``metadata.csv``) is segmented with :func:`~skinapp.vision.segment.segment_lesion`, once as it
-is and once after :func:`~skinapp.vision.hair.remove_hair`. Per image the Jaccard index
-``|P ∩ G| / |P ∪ G|`` and the Dice coefficient ``2 |P ∩ G| / (|P| + |G|)`` are computed
-(1 when both masks are empty); the file reports their mean and median, the share of images
-with Jaccard < 0.65 (the ISIC challenge's "failure" threshold) and the *thresholded Jaccard*
-of ISIC 2018 (per-image Jaccard, counted as 0 below 0.65), over all masked images, over the
-``train``+``val`` images the parameters were tuned on, over ``test`` alone, and per dataset
-and split.
+``metadata.csv``) is segmented with the classical
+:func:`~skinapp.vision.segment.segment_lesion`, once as it is and once after
+:func:`~skinapp.vision.hair.remove_hair`, and with the learned segmenter
+(:mod:`skinapp.vision.learned`, ``learned``) when ``--model-dir`` holds ``segmenter.tflite``.
+Per image the Jaccard index ``|P ∩ G| / |P ∪ G|`` and the Dice coefficient ``2 |P ∩ G| / (|P| +
+|G|)`` are computed (1 when both masks are empty); the file reports their mean and median, the
+share of images with Jaccard < 0.65 (the ISIC challenge's "failure" threshold) and the
+*thresholded Jaccard* of ISIC 2018 (per-image Jaccard, counted as 0 below 0.65), over all masked
+images, over the ``train``+``val`` images the parameters were tuned on, over ``test`` alone, and
+per dataset and split.
 
 **Hair removal.** Images on which :func:`~skinapp.vision.hair.detect_hair` finds less than
 0.5 % hair are drawn at random (``--seed``); synthetic hairs are painted on them (cubic
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import platform
@@ -152,9 +155,20 @@ def _r(value: float) -> float | None:
 # === Segmentation ===
 
 
-def _score_one(task: tuple[str, str, str, SegmentParams, HairRemovalParams]) -> dict[str, Any]:
-    """Segment one image with and without hair removal and score both against its mask."""
-    image_id, image_path, mask_path, seg_params, hair_params = task
+@functools.lru_cache(maxsize=2)
+def _segmenter(model_dir: str | None):
+    """The learned segmenter of ``model_dir`` loaded once per process (None: not measured)."""
+    if model_dir is None:
+        return None
+    from skinapp.vision.learned import load_segmenter
+
+    return load_segmenter(model_dir, num_threads=1)
+
+
+def _score_one(task: tuple) -> dict[str, Any]:
+    """Segment one image (classical with and without hair removal, and learned when a
+    segmenter is given) and score each against its mask."""
+    image_id, image_path, mask_path, seg_params, hair_params, model_dir = task
     image = read_image(image_path)
     truth = cv2.imread(mask_path, cv2.IMREAD_GRAYSCALE)
     if truth is None:
@@ -173,6 +187,18 @@ def _score_one(task: tuple[str, str, str, SegmentParams, HairRemovalParams]) -> 
         row[f"{tag}_dice"] = dice(seg.mask, truth)
         row[f"{tag}_found"] = seg.found
         row[f"{tag}_touches_border"] = seg.touches_border
+    segmenter = _segmenter(model_dir)
+    if segmenter is not None:
+        from skinapp.vision.learned import outline_lesion
+
+        start = time.perf_counter()
+        seg = outline_lesion(image, SegmentParams(method="learned"), segmenter)
+        row["learned_ms"] = (time.perf_counter() - start) * 1000
+        row["learned_jaccard"] = jaccard(seg.mask, truth)
+        row["learned_dice"] = dice(seg.mask, truth)
+        row["learned_found"] = seg.found
+        row["learned_touches_border"] = seg.touches_border
+        row["learned_confidence"] = seg.confidence
     return row
 
 
@@ -188,6 +214,7 @@ def measure_segmentation(
     jobs: int = 1,
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
+    model_dir: str | Path | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Segment every masked image of a derm-layout dataset and score it.
 
@@ -203,11 +230,14 @@ def measure_segmentation(
         Score only the first ``limit`` masked images (for quick checks).
     progress : callable, optional
         Called with the number of images just finished.
+    model_dir : path, optional
+        Folder with ``segmenter.tflite``: the learned segmenter is scored too (``learned``).
 
     Returns
     -------
     summary : dict
-        ``without_hair_removal`` and ``with_hair_removal``, each with ``all``, ``train_val``,
+        ``without_hair_removal`` and ``with_hair_removal`` (classical), and ``learned``
+        when a segmenter was found, each with ``all``, ``train_val``,
         ``test``, ``by_split``, ``by_dataset`` and ``by_dataset_split`` summaries (see
         :func:`summarize`), and ``timing_ms_per_image``.
     scores : pandas.DataFrame
@@ -224,13 +254,17 @@ def measure_segmentation(
             str(data / "masks" / f"{row.image_id}.png"),
             seg_params,
             hair_params,
+            None if model_dir is None else str(model_dir),
         )
         for row in meta.itertuples()
     ]
     rows = _run(tasks, jobs, progress)
     scores = meta[["image_id", "dataset", "split"]].merge(pd.DataFrame(rows), on="image_id")
     summary: dict[str, Any] = {}
-    for tag, key in (("plain", "without_hair_removal"), ("hair", "with_hair_removal")):
+    methods = [("plain", "without_hair_removal"), ("hair", "with_hair_removal")]
+    if "learned_jaccard" in scores:
+        methods.append(("learned", "learned"))
+    for tag, key in methods:
         view = scores[["dataset", "split"]].copy()
         for metric in ("jaccard", "dice", "found", "touches_border"):
             view[metric] = scores[f"{tag}_{metric}"]
@@ -463,9 +497,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--limit", type=int, default=None, help="score only N masked images")
     parser.add_argument(
+        "--model-dir",
+        type=Path,
+        default=Path("models"),
+        help="folder with segmenter.tflite: the learned segmenter is scored beside the "
+        "classical method (default: models)",
+    )
+    parser.add_argument(
         "--per-image", type=Path, default=None, help="also write per-image scores (CSV)"
     )
     return parser
+
+
+def _segmenter_info(model_dir: Path) -> dict[str, Any] | None:
+    path = model_dir / "segmenter.json"
+    if not (model_dir / "segmenter.tflite").is_file() or not path.is_file():
+        return None
+    info = json.loads(path.read_text())
+    return {"file": str(model_dir / "segmenter.tflite"), **info}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -492,6 +541,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             jobs=args.jobs,
             limit=args.limit,
             progress=lambda k: bar.advance(task, k),
+            model_dir=args.model_dir if (args.model_dir / "segmenter.tflite").is_file() else None,
         )
         task = bar.add_task("Hair removal", total=args.hair_images)
         hair = measure_hair_removal(
@@ -516,7 +566,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "numpy": np.__version__,
         },
         "tuning": "SegmentParams defaults were tuned on the train and val images only; "
-        "'test' is reported separately and was never used for tuning.",
+        "the learned segmenter was trained on the train masks, its epoch and threshold "
+        "chosen on the val masks; 'test' is reported separately and was never used for "
+        "tuning or training.",
+        "shipped_method": "learned" if "learned" in segmentation else "classical",
+        "segmenter": _segmenter_info(args.model_dir),
         "segment_params": dataclasses.asdict(seg_params),
         "hair_removal_params": dataclasses.asdict(hair_params),
         "segmentation": segmentation,
@@ -527,7 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
     if args.per_image:
         scores.to_csv(args.per_image, index=False)
-    for key in ("without_hair_removal", "with_hair_removal"):
+    for key in segmentation:
         s = segmentation[key]
         console.print(
             f"{key}: Jaccard all {s['all'].get('mean_jaccard')}, "

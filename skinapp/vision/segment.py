@@ -28,7 +28,8 @@ then scaled back to the input size:
 7. **Local refinement.** The threshold is computed again (same rule, ``local_level``) in a
    neighbourhood of the chosen region, where the skin is better represented than in the
    whole photo, and the region is grown or shrunk accordingly.
-8. **Shape.** Holes are filled and, by default, the outline is replaced by its convex hull.
+8. **Shape.** Holes are filled; optionally (``convex_hull``, off by default) the outline is
+   replaced by its convex hull.
 
 Parameters were tuned on the ``train`` and ``val`` images of the ISIC 2017 and PH2 masks in
 ``shared/data/derm`` (never on ``test``); ``models/segmentation_metrics.json`` has the
@@ -97,7 +98,31 @@ class SegmentParams:
     """Parameters of :func:`segment_lesion` (defaults tuned on the train/val masks).
 
     Pixel sizes are for a working image with a 224-px long side and scale with it.
+    ``method`` and ``sensitivity`` choose and tune the outline the app shows
+    (:func:`skinapp.vision.learned.outline_lesion`); the other fields are the classical method's.
     """
+
+    #: Which method outlines the lesion: the learned U-Net (falls back to the classical
+    #: method when ``models/segmenter.tflite`` is missing) or the classical image processing.
+    method: str = field(
+        default="learned",
+        metadata=ui(
+            help="learned: the trained network draws the outline; classical: thresholds and "
+            "region rules (the parameters below) do.",
+            choices=("learned", "classical"),
+        ),
+    )
+    #: Boundary sensitivity of the learned outline (0.5 = the threshold tuned on val).
+    sensitivity: float = field(
+        default=0.5,
+        metadata=ui(
+            0.0,
+            1.0,
+            0.05,
+            "Learned outline only: higher takes in more of the pale rim, lower keeps only "
+            "the surest core (0.5 is the validated setting).",
+        ),
+    )
 
     #: Long side (px) of the working image; larger inputs are shrunk to it first.
     work_size: int = field(
@@ -231,9 +256,10 @@ class SegmentParams:
             "How strongly regions that run along the photo's edge (shadows, frame) are avoided.",
         ),
     )
-    #: Replace the outline by its convex hull.
+    #: Replace the outline by its convex hull (off: the outline must follow the border, so
+    #: that the border and asymmetry measures can see irregularity).
     convex_hull: bool = field(
-        default=True,
+        default=False,
         metadata=ui(help="Smooth the outline to its convex hull (fills notches in the edge)."),
     )
     #: Minimum mean feature difference between lesion and surrounding skin (0-255 scale)
@@ -268,6 +294,7 @@ class SegmentParams:
             "center_sigma",
             "border_penalty",
             "min_contrast",
+            "sensitivity",
         ):
             value = getattr(self, attr)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -305,6 +332,16 @@ class Segmentation:
     touches_border: bool
     area_fraction: float
     message: str
+    #: ``"learned"`` (the U-Net of :mod:`skinapp.vision.learned`) or ``"classical"``.
+    method: str = "classical"
+    #: Learned only: how sharp the probability map is at the border, in [0, 1].
+    confidence: float | None = None
+    #: Learned only: the confidence is below the val-derived cut-off (the outline may be off).
+    uncertain: bool = False
+    #: Learned only: the probability threshold that cut the map.
+    threshold: float | None = None
+    #: Learned only: the model's ``(S, S)`` lesion probability map (square geometry).
+    probability: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def segment_lesion(image: np.ndarray, params: SegmentParams = SegmentParams()) -> Segmentation:
