@@ -240,11 +240,18 @@ def apply_color_constancy(
     if params.method == "none":
         return image.copy()
     p = 1 if params.method == "gray_world" else params.p
-    pixels = image.reshape(-1, 3).astype(np.float32) / 255.0
-    illuminant = np.mean(pixels**p, axis=0, dtype=np.float64) ** (1.0 / p)
+    # The p-mean from each channel's 256-bin histogram (the same sum, without raising every
+    # pixel to the power p), and the gains applied through a lookup table.
+    image = np.ascontiguousarray(image)
+    levels = (np.arange(256, dtype=np.float64) / 255.0) ** p
+    counts = np.stack(
+        [cv2.calcHist([image], [c], None, [256], [0, 256])[:, 0] for c in range(3)]
+    ).astype(np.float64)
+    illuminant = (counts @ levels / (image.shape[0] * image.shape[1])) ** (1.0 / p)
     norm = np.linalg.norm(illuminant)
     if norm == 0:  # an all-black image has no illuminant to correct
         return image.copy()
     gains = norm / (np.sqrt(3.0) * np.maximum(illuminant, 1e-6))
-    corrected = image.astype(np.float32) * gains.astype(np.float32)
-    return np.clip(np.rint(corrected), 0, 255).astype(np.uint8)
+    values = np.arange(256, dtype=np.float32)[:, None] * gains.astype(np.float32)[None, :]
+    lut = np.clip(np.rint(values), 0, 255).astype(np.uint8).reshape(256, 1, 3)
+    return cv2.LUT(image, lut)
