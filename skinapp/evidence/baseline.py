@@ -10,7 +10,8 @@ missing indicator). For each, a class-balanced logistic regression (C from a gri
 gradient-boosting model (depth from a grid) are fitted on ``train``, the best is chosen by ROC
 AUC on ``val``, and it is scored once on ``test``. The CNN's test scores come from
 ``models/test_predictions.csv``; the comparison is paired on the same test images (DeLong and
-paired bootstrap). Writes ``models/baseline.json`` with the logistic-regression coefficients.
+paired bootstrap). Writes ``models/baseline.json`` with the logistic-regression coefficients
+and each descriptor's own AUC for malignancy (``descriptor_auc``: the raw value as the score).
 """
 
 from __future__ import annotations
@@ -187,6 +188,43 @@ def run_baseline(
     out["meta_minus_abcd"] = compare_aucs(
         y, scores["abcd_meta"], scores["abcd"], n_boot=n_boot, seed=seed
     )
+    out["descriptor_auc"] = descriptor_aucs(parts, n_boot=n_boot, seed=seed)
+    return out
+
+
+def descriptor_aucs(
+    parts: dict[str, pd.DataFrame], *, n_boot: int = 2000, seed: int = 0
+) -> dict[str, Any]:
+    """Each descriptor's own ROC AUC for malignancy (no fitting): the raw value as the score.
+
+    On ``test`` with a bootstrap 95 % interval, and on ``val``; images where the descriptor
+    is undefined (no lesion found) are left out. AUC > 0.5: higher values go with malignancy.
+    """
+    out: dict[str, Any] = {}
+    for col in DESCRIPTOR_COLUMNS:
+        entry: dict[str, Any] = {}
+        for split in ("val", "test"):
+            frame = parts[split]
+            if col not in frame:
+                continue
+            ok = frame[col].notna().to_numpy()
+            y = binary_labels(frame)[ok]
+            if ok.sum() < 10 or len(np.unique(y)) < 2 or frame[col][ok].nunique() < 2:
+                entry[split] = None
+                continue
+            x = frame[col][ok].astype(float).to_numpy()
+            if split == "test":
+                ci = roc_auc_with_ci(y, x, n_boot=n_boot, seed=seed)
+                entry[split] = {"auc": ci.auc, "low": ci.low, "high": ci.high, "n": int(ok.sum())}
+            else:
+                entry[split] = {"auc": float(roc_auc_score(y, x)), "n": int(ok.sum())}
+        test = entry.get("test")
+        entry["direction"] = (
+            None
+            if not test
+            else ("higher_in_malignant" if test["auc"] > 0.5 else "lower_in_malignant")
+        )
+        out[col] = entry
     return out
 
 

@@ -10,6 +10,7 @@ for 11k images on one core: run it once, niced.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 from collections.abc import Sequence
@@ -24,7 +25,8 @@ from skinapp.io import read_image
 from skinapp.model.data import image_path, read_metadata
 from skinapp.preprocess.pipeline import Pipeline, PipelineParams
 from skinapp.vision.descriptors import describe_lesion
-from skinapp.vision.segment import segment_lesion
+from skinapp.vision.learned import outline_lesion
+from skinapp.vision.segment import SegmentParams
 
 logger = logging.getLogger(__name__)
 
@@ -50,17 +52,29 @@ DESCRIPTOR_COLUMNS = (
 )
 
 
+@functools.lru_cache(maxsize=1)
+def _segmenter():
+    """The app's learned segmenter (one per process; None: the classical outline)."""
+    from skinapp.serving import default_model_dir
+    from skinapp.vision.learned import load_segmenter
+
+    return load_segmenter(default_model_dir(), num_threads=1)
+
+
 def lesion_record(image: np.ndarray) -> dict[str, Any]:
     """Segmentation box and ABCD descriptors of one RGB image, as the app computes them.
 
     The app's default pipeline (Shades of Gray colour constancy, hair removal) runs first; the
-    lesion is segmented and described on its output. Sizes are relative to the long side, so
-    images of different resolutions compare. Descriptors are NaN when no lesion is found.
+    lesion is outlined as in the app (:func:`~skinapp.vision.learned.outline_lesion`: the
+    learned segmenter of ``SKINAPP_MODEL_DIR``/``models`` on the photo, else the classical
+    method on the preprocessed image) and described on the preprocessed image. Sizes are
+    relative to the long side, so images of different resolutions compare. Descriptors are
+    NaN when no lesion is found.
     """
     piped = Pipeline(PipelineParams()).run(image)
     before_resize = [name for name in piped.steps if name != "resize"]
     preprocessed = piped.steps[before_resize[-1]]
-    seg = segment_lesion(preprocessed)
+    seg = outline_lesion(image, SegmentParams(), _segmenter(), preprocessed=preprocessed)
     x, y, w, h = seg.bbox
     long_side = float(max(image.shape[:2]))
     row: dict[str, Any] = {

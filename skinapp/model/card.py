@@ -498,7 +498,28 @@ CNN (CNN ROC AUC {_ci(base["cnn"])}):
 {chr(10).join(rows)}
 
 Largest standardised logistic-regression weights (ABCD only; positive = more malignant): {top}.
+{_descriptor_auc_rows(base)}
 Command: `{base.get("command", cmd)}`."""
+
+
+def _descriptor_auc_rows(base: dict) -> str:
+    """Each descriptor's own test ROC AUC (the raw value as the score), as a Markdown table."""
+    aucs = base.get("descriptor_auc") or {}
+    if not aucs:
+        return ""
+    rows = "\n".join(
+        f"| {name.replace('_', ' ')} | {_ci(e.get('test'))} | "
+        f"{'n/a' if not e.get('val') else format(e['val']['auc'], '.3f')} |"
+        for name, e in aucs.items()
+    )
+    return f"""
+Each descriptor on its own (raw value as the score, no fitting; ROC AUC above 0.5 = higher in
+malignant lesions):
+
+| descriptor | test ROC AUC (95% CI) | val ROC AUC |
+| --- | --- | --- |
+{rows}
+"""
 
 
 def _ablation_section(abl: dict | None) -> str:

@@ -166,6 +166,22 @@ def baseline_table(base: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows).fillna("")
 
 
+def descriptor_auc_table(base: Mapping[str, Any]) -> pd.DataFrame:
+    """Each ABCD descriptor's own test ROC AUC for malignancy (``baseline.json``)."""
+    rows = []
+    for name, entry in (base.get("descriptor_auc") or {}).items():
+        test, val = entry.get("test"), entry.get("val")
+        rows.append(
+            {
+                "Descriptor": name.replace("_", " "),
+                "Test ROC AUC (95% CI)": _ci(test) if test else "n/a",
+                "Val ROC AUC": f"{val['auc']:.3f}" if val else "n/a",
+                "Higher in": "" if not test else ("malignant" if test["auc"] > 0.5 else "benign"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def ablation_table(abl: Mapping[str, Any]) -> pd.DataFrame:
     """Input variants of the shipped classifier with the paired difference to the plain photo."""
     rows = []
@@ -374,6 +390,13 @@ def evidence_section() -> None:
         else:
             st.caption("ABCD-descriptor models vs the CNN on the same test images (paired tests).")
             st.dataframe(baseline_table(base), hide_index=True, width="stretch")
+            if base.get("descriptor_auc"):
+                st.caption(
+                    "Each descriptor on its own (the raw value as the score, no fitting): "
+                    "ROC AUC for malignancy on the test images; above 0.5, higher values go "
+                    "with malignancy."
+                )
+                st.dataframe(descriptor_auc_table(base), hide_index=True, width="stretch")
         abl = cache.model_json("ablation.json")
         if abl is None:
             _missing("ablation.json", "python -m skinapp.evidence.ablation ...")
