@@ -36,14 +36,17 @@ if not images:
 
 classifier = cache.classifier_or_stop()
 
-settings = dataclasses.replace(state.current_settings(), mm_per_pixel=mm_per_pixel)
-if settings.differs_from_validated_defaults():
+lab_settings = state.current_settings()
+if lab_settings.differs_from_validated_defaults():
     st.warning(
         "Your Preprocessing Lab settings differ from the validated defaults ("
-        + ", ".join(widgets.setting_label(name) for name in settings.changed_parameters())
+        + ", ".join(widgets.setting_label(name) for name in lab_settings.changed_parameters())
         + "). Reset them in the Lab to see the validated result.",
         icon=":material/tune:",
     )
+settings = widgets.with_outline_sensitivity(
+    dataclasses.replace(lab_settings, mm_per_pixel=mm_per_pixel), classifier
+)
 
 results = []
 with st.spinner("Analysing…"):

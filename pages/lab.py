@@ -4,7 +4,7 @@ import dataclasses
 
 import streamlit as st
 
-from skinapp.analysis import STEP_LABELS, AnalysisSettings
+from skinapp.analysis import STEP_LABELS, AnalysisSettings, compare_outlines
 from skinapp.errors import SkinappError
 from skinapp.heatmap import HEATMAP_CAPTION
 from skinapp.preprocess import PipelineParams
@@ -98,6 +98,7 @@ cols[2].image(analysis.heatmap_overlay, caption=HEATMAP_CAPTION, width="stretch"
 views.heatmap_legend(analysis, key="lab")
 for note in analysis.notes:
     st.caption(f":material/info: {note}")
+views.outline_comparison(compare_outlines(analysis, getattr(classifier, "segmenter", None)))
 
 st.subheader("Effect on the model's probability")
 views.probability_effect(analysis)

@@ -29,6 +29,7 @@ DIAGNOSE_MM_PER_PIXEL = "diagnose.mm_per_pixel"
 DIAGNOSE_SHOW_HAIR = "diagnose.show_hair_mask"
 DIAGNOSE_SELECTED = "diagnose.selected"
 DIAGNOSE_NOTES = "diagnose.notes"
+DIAGNOSE_SENSITIVITY = "diagnose.boundary_sensitivity"
 
 # === Preprocessing Lab ===
 LAB_SOURCE = "lab.source"

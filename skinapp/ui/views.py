@@ -90,7 +90,10 @@ def image_row(analysis: Analysis, *, show_hair_mask: bool = False) -> None:
         )
     seg = analysis.segmentation
     seg_caption = (
-        f"Segmentation ({seg.area_fraction:.0%} of the image)" if seg.found else "No lesion found"
+        f"Outline ({seg.method}, {seg.area_fraction:.0%} of the image)"
+        + (" · uncertain" if seg.uncertain else "")
+        if seg.found
+        else "No lesion found"
     )
     cols[2].image(analysis.contour_overlay, caption=seg_caption, width="stretch")
     cols[3].image(analysis.heatmap_overlay, caption=HEATMAP_CAPTION, width="stretch")
@@ -115,6 +118,20 @@ def heatmap_legend(analysis: Analysis, *, key: str) -> None:
         st.caption(BLANK_NOTE if blank else HEATMAP_HELP)
     if right.button("Enlarge heat map", key=f"{key}.enlarge_heatmap", icon=":material/zoom_in:"):
         _enlarged_heatmap(analysis.heatmap_overlay, blank)
+
+
+def outline_comparison(comparison: tuple | None) -> None:
+    """The Lab's learned-vs-classical overlay (:func:`skinapp.analysis.compare_outlines`)."""
+    if comparison is None:
+        st.caption("Only the classical outline is available (no learned segmenter installed).")
+        return
+    overlay, other, agreement = comparison
+    st.image(
+        overlay,
+        caption=f"Green: the outline used above; magenta: the {other.method} method's "
+        f"({'none found' if not other.found else f'overlap {agreement:.0%} (Jaccard)'}).",
+        width=480,
+    )
 
 
 _DONE = {

@@ -33,6 +33,7 @@ __all__ = [
     "set_lab_settings",
     "setting_label",
     "settings_import_export",
+    "with_outline_sensitivity",
 ]
 
 #: Fields that switch a step on or off; when off, the step's other widgets are disabled.
@@ -353,3 +354,31 @@ def image_inputs(
         key=f"{prefix}.sample",
     )
     return [NamedImage(f"{choice} (sample)", sample_bytes(choice))] if choice else []
+
+
+# === Outline ===
+
+
+def with_outline_sensitivity(settings: AnalysisSettings, classifier: Any) -> AnalysisSettings:
+    """The Diagnose page's boundary-sensitivity slider applied to ``settings``.
+
+    Shown only when the learned segmenter outlines the lesion: it moves the threshold of
+    the segmenter's probability map (0.5 = the threshold tuned on validation images), and
+    the outline, the ABCD descriptors and a saved case follow.
+    """
+    if settings.segment.method != "learned" or getattr(classifier, "segmenter", None) is None:
+        return settings
+    sensitivity = st.slider(
+        "Outline boundary sensitivity",
+        min_value=0.0,
+        max_value=1.0,
+        value=settings.segment.sensitivity,
+        step=0.05,
+        key=state.DIAGNOSE_SENSITIVITY,
+        help="If you disagree with the green outline: higher takes in more of the pale rim, "
+        "lower keeps only the surest core. 0.5 is the validated setting; the descriptors "
+        "follow the outline.",
+    )
+    return dataclasses.replace(
+        settings, segment=dataclasses.replace(settings.segment, sensitivity=sensitivity)
+    )
