@@ -182,7 +182,9 @@ class Classifier:
         self.interpreters_created = 0
         #: The learned lesion segmenter beside the model; None: the classical outline is used.
         self.segmenter: LearnedSegmenter | None = (
-            load_segmenter(self.model_dir, self.num_threads) if calibrated else None
+            load_segmenter(self.model_dir, self.num_threads, self.max_interpreters)
+            if calibrated
+            else None
         )
         self._head_weights = None
         with self._interpreter():  # fail now, not on the first upload

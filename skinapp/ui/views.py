@@ -90,7 +90,7 @@ def image_row(analysis: Analysis, *, show_hair_mask: bool = False) -> None:
         )
     seg = analysis.segmentation
     seg_caption = (
-        f"Outline ({seg.method}, {seg.area_fraction:.0%} of the image)"
+        f"Segmentation ({seg.method}, {seg.area_fraction:.0%} of the image)"
         + (" · uncertain" if seg.uncertain else "")
         if seg.found
         else "No lesion found"

@@ -21,9 +21,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -81,10 +85,15 @@ class SegmenterInfo:
     input_size: int
     threshold: float = DEFAULT_THRESHOLD
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    #: 1, or 2: the map is the mean of the photo's and its mirror image's (chosen on val).
+    views: int = 1
 
 
 class LearnedSegmenter:
-    """Lesion probability maps from ``segmenter.tflite`` (one interpreter per thread).
+    """Lesion probability maps from ``segmenter.tflite``.
+
+    Interpreters are lent from a small pool, like the classifier's: at most
+    ``max_interpreters`` exist (default: one per core); a caller waits for a free one.
 
     Raises
     ------
@@ -92,7 +101,12 @@ class LearnedSegmenter:
         If a file is missing, unreadable or not a segmenter.
     """
 
-    def __init__(self, model_dir: str | Path, num_threads: int | None = None):
+    def __init__(
+        self,
+        model_dir: str | Path,
+        num_threads: int | None = None,
+        max_interpreters: int | None = None,
+    ):
         self.model_dir = Path(model_dir)
         path, config = self.model_dir / SEGMENTER_FILE, self.model_dir / SEGMENTER_CONFIG
         for p in (path, config):
@@ -107,27 +121,60 @@ class LearnedSegmenter:
                 input_size=int(data["input_size"]),
                 threshold=float(data.get("threshold", DEFAULT_THRESHOLD)),
                 min_confidence=float(data.get("min_confidence", DEFAULT_MIN_CONFIDENCE)),
+                views=int(data.get("views", 1)),
             )
+            if self.info.views not in (1, 2):
+                raise ValueError(f"views must be 1 or 2, not {self.info.views}")
         except (ValueError, KeyError, TypeError) as err:
             raise ModelLoadError(f"{config} is not a valid segmenter config: {err}") from err
         self.path = path
         self._model_bytes = path.read_bytes()
         self.num_threads = num_threads or os.cpu_count() or 1
-        self._local = threading.local()
-        self._interpreter()  # fail now, not on the first upload
+        self.max_interpreters = max_interpreters or os.cpu_count() or 1
+        self._pool: queue.LifoQueue = queue.LifoQueue()
+        self._lock = threading.Lock()
+        self.interpreters_created = 0
+        with self._interpreter():  # fail now, not on the first upload
+            pass
 
-    def _interpreter(self):
-        interp = getattr(self._local, "interpreter", None)
-        if interp is None:
-            interp = make_interpreter(self._model_bytes, self.num_threads, self.path)
-            shape = tuple(interp.get_input_details()[0]["shape"][1:])
-            size = self.info.input_size
-            if shape != (size, size, 3):
-                raise ModelLoadError(
-                    f"{self.path} takes inputs of shape {shape}, not ({size}, {size}, 3) as "
-                    f"{SEGMENTER_CONFIG} says. Retrain with `python -m skinapp.train_segmenter`."
-                )
-            self._local.interpreter = interp
+    @contextmanager
+    def _interpreter(self) -> Iterator[Any]:
+        """Lend one interpreter: a free one, a new one while fewer than the maximum exist,
+        else the next one given back."""
+        try:
+            interp = self._pool.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                create = self.interpreters_created < self.max_interpreters
+                self.interpreters_created += int(create)
+            if create:
+                try:
+                    interp = self._new_interpreter()
+                except BaseException:
+                    with self._lock:
+                        self.interpreters_created -= 1
+                    raise
+            else:
+                interp = self._pool.get()
+        try:
+            yield interp
+        finally:
+            self._pool.put(interp)
+
+    def _new_interpreter(self):
+        interp = make_interpreter(self._model_bytes, self.num_threads, self.path)
+        if self.info.views > 1:
+            index = interp.get_input_details()[0]["index"]
+            shape = interp.get_input_details()[0]["shape"]
+            interp.resize_tensor_input(index, [self.info.views, *shape[1:]])
+            interp.allocate_tensors()
+        shape = tuple(interp.get_input_details()[0]["shape"][1:])
+        size = self.info.input_size
+        if shape != (size, size, 3):
+            raise ModelLoadError(
+                f"{self.path} takes inputs of shape {shape}, not ({size}, {size}, 3) as "
+                f"{SEGMENTER_CONFIG} says. Retrain with `python -m skinapp.train_segmenter`."
+            )
         return interp
 
     def probability(self, image: np.ndarray) -> np.ndarray:
@@ -135,21 +182,26 @@ class LearnedSegmenter:
         size = self.info.input_size
         interpolation = cv2.INTER_AREA if max(image.shape[:2]) > size else cv2.INTER_LINEAR
         small = cv2.resize(image, (size, size), interpolation=interpolation)
-        interp = self._interpreter()
-        interp.set_tensor(interp.get_input_details()[0]["index"], small[None].astype(np.float32))
-        interp.invoke()
-        out = interp.get_tensor(interp.get_output_details()[0]["index"])
-        return np.ascontiguousarray(out[0, ..., 0], dtype=np.float32)
+        pixels = small[None].astype(np.float32)
+        if self.info.views == 2:
+            pixels = np.concatenate([pixels, pixels[:, :, ::-1]])
+        with self._interpreter() as interp:
+            interp.set_tensor(interp.get_input_details()[0]["index"], pixels)
+            interp.invoke()
+            out = interp.get_tensor(interp.get_output_details()[0]["index"])[..., 0]
+            if self.info.views == 2:
+                return ((out[0] + out[1, :, ::-1]) / 2).astype(np.float32)
+            return np.array(out[0], dtype=np.float32)
 
 
 def load_segmenter(
-    model_dir: str | Path, num_threads: int | None = None
+    model_dir: str | Path, num_threads: int | None = None, max_interpreters: int | None = None
 ) -> LearnedSegmenter | None:
     """The learned segmenter of ``model_dir``, or None (classical fallback) without its files."""
     if not (Path(model_dir) / SEGMENTER_FILE).is_file():
         logger.info("No %s in %s: the classical segmentation is used.", SEGMENTER_FILE, model_dir)
         return None
-    return LearnedSegmenter(model_dir, num_threads)
+    return LearnedSegmenter(model_dir, num_threads, max_interpreters)
 
 
 def threshold_for(sensitivity: float, tuned: float = DEFAULT_THRESHOLD) -> float:

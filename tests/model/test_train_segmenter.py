@@ -81,3 +81,20 @@ def test_segment_cli_uses_the_learned_model(seg_run, tiny_derm, tmp_path):
 def test_missing_data_is_a_clear_error(tmp_path, capsys):
     assert train_segmenter.main(["--data", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "metadata.csv" in capsys.readouterr().err
+
+
+def test_mirror_view_is_the_mean_of_the_photo_and_its_mirror_image(seg_run, tmp_path):
+    import shutil
+
+    info = json.loads((seg_run / "segmenter.json").read_text())
+    loaded = {}
+    for views in (1, 2):
+        folder = tmp_path / str(views)
+        folder.mkdir()
+        shutil.copy(seg_run / "segmenter.tflite", folder / "segmenter.tflite")
+        (folder / "segmenter.json").write_text(json.dumps({**info, "views": views}))
+        loaded[views] = load_segmenter(folder)
+    photo = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    single = loaded[1].probability(photo)
+    mirrored = loaded[1].probability(photo[:, ::-1].copy())[:, ::-1]
+    np.testing.assert_allclose(loaded[2].probability(photo), (single + mirrored) / 2, atol=1e-5)
