@@ -20,7 +20,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("SKINAPP_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
+#: No sandbox (containers), no GPU, and no requests of the browser's own (updates, sync).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 #: Log files of the servers running now (``conftest.py`` adds their tails to failed tests).
 SERVER_LOGS: list[Path] = []
 LOG_TAIL_CHARS = 3000
@@ -34,6 +43,11 @@ def require_browser() -> None:
     if os.environ.get("SKINAPP_REQUIRE_E2E"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium (headless) from a started ``sync_playwright()``."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
 def _free_port() -> int:

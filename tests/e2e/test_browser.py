@@ -9,7 +9,7 @@ browser fails the run instead of skipping it.
 from __future__ import annotations
 
 import pytest
-from browser_app import CHROMIUM, CHROMIUM_ARGS, REPO, require_browser, running_app
+from browser_app import REPO, launch_chromium, require_browser, running_app
 
 ARTIFACTS = REPO / "test-artifacts"
 SAMPLE = REPO / "skinapp" / "samples" / "ISIC_0000411.jpg"
@@ -30,15 +30,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                *CHROMIUM_ARGS,
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch_chromium(pw)
         yield browser
         browser.close()
 

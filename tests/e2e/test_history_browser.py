@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from browser_app import CHROMIUM, CHROMIUM_ARGS, REPO, require_browser, running_app
+from browser_app import REPO, launch_chromium, require_browser, running_app
 
 from skinapp.store import open_store
 from skinapp.store.config import store_config
@@ -43,10 +43,7 @@ def page(app_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-        )
+        browser = launch_chromium(pw)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(60_000)
@@ -82,7 +79,7 @@ def test_two_saved_visits_are_compared_on_history(app_url, page, data_dir):
 
     page.goto(f"{app_url}/history")
     page.get_by_role("heading", name="Lesion history").wait_for()
-    page.get_by_role("heading", name="Side by side").wait_for()
+    page.get_by_role("heading", name="Compare two visits").wait_for()
     page.get_by_text("Earlier · 2024-01-10", exact=False).first.wait_for()
     page.get_by_text("Later · 2024-07-10", exact=False).first.wait_for()
     page.get_by_text("heuristic", exact=False).first.wait_for()

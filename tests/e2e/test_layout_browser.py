@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser_app import CHROMIUM, CHROMIUM_ARGS, REPO, require_browser, running_app
+from browser_app import REPO, launch_chromium, require_browser, running_app
 
 ARTIFACTS = REPO / "test-artifacts"
 SAMPLE = REPO / "skinapp" / "samples" / "ISIC_0000411.jpg"
@@ -39,7 +39,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(pw)
         yield browser
         browser.close()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from browser_app import CHROMIUM, CHROMIUM_ARGS, REPO, require_browser, running_app
+from browser_app import REPO, launch_chromium, require_browser, running_app
 
 pytestmark = pytest.mark.e2e
 
@@ -52,15 +52,7 @@ def offline_page():
             r.abort()
 
     with running_app() as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                *CHROMIUM_ARGS,
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch_chromium(pw)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         context.route("**/*", route)
         page = context.new_page()
