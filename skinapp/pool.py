@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from skinapp.errors import SkinappError
+from skinapp.memory import Trimmer, limit_arenas
 
 if TYPE_CHECKING:
     from skinapp.analysis import Analysis, AnalysisSettings
@@ -137,6 +138,7 @@ class AnalysisPool:
         *,
         max_wait_s: float = DEFAULT_MAX_WAIT_S,
         poll_s: float = 0.2,
+        trimmer: Trimmer | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"An analysis pool needs at least one worker. Received: {workers}")
@@ -146,6 +148,7 @@ class AnalysisPool:
         self._running = 0
         self._queue: deque[object] = deque()
         self.peak_running = 0  # most analyses seen running at once (for tests and the bench)
+        self.trimmer = trimmer
 
     @property
     def running(self) -> int:
@@ -184,6 +187,8 @@ class AnalysisPool:
             with self._cond:
                 self._running -= 1
                 self._cond.notify_all()
+            if self.trimmer is not None:
+                self.trimmer.touch()
 
     def _acquire(self, on_wait: OnWait | None, join_when_full: bool) -> None:
         ticket = object()
@@ -260,8 +265,14 @@ def default_pool() -> AnalysisPool:
     settings = default_settings()
     with _DEFAULT_LOCK:
         if _DEFAULT is None:
+            # Streamlit runs every rerun in a new thread; without a cap glibc gives threads
+            # up to 8 heaps per core, each keeping the freed pages of the busiest moment.
+            limit_arenas(max(2, settings.workers))
             _DEFAULT = AnalysisPool(
-                settings.workers, settings.max_waiting, max_wait_s=settings.max_wait_s
+                settings.workers,
+                settings.max_waiting,
+                max_wait_s=settings.max_wait_s,
+                trimmer=Trimmer(),
             )
         return _DEFAULT
 

@@ -13,6 +13,7 @@ from skinapp.io import UPLOAD_LIMIT_TEXT
 from skinapp.pool import waiting_message
 from skinapp.serving import Classifier
 from skinapp.triage import TriageResult, expand_uploads, run_triage, to_frame
+from skinapp.ui import sessions
 from skinapp.ui.cache import sample_bytes, sample_catalog
 
 __all__ = [
@@ -64,6 +65,7 @@ def analysed(uploads: Sequence[tuple[str, bytes]], classifier: Classifier) -> Tr
     cached = st.session_state.get(_RESULT)
     if cached is not None and cached[0] == digest:
         return cached[1]
+    sessions.track_this_session()
     files, problems, ignored = expand_uploads(uploads)
     bar = st.progress(0.0, text=f"Analysing {len(files)} photos…")
 

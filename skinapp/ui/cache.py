@@ -6,20 +6,26 @@
   ``interpreter_threads`` threads: :mod:`skinapp.pool`).
 - File loaders use ``st.cache_data`` keyed on the path *and its modification time*, so a
   newly shipped model is picked up without a restart. They return copies.
-- :func:`analysis` caches results in memory (never on disk) keyed on the image bytes, the
-  settings and the model version, so moving a Lab slider back, or rerunning a page, is free.
-  A miss takes its turn in the process's :func:`skinapp.pool.default_pool`; while it waits
-  the page shows how many analyses are ahead. The cache holds at most
-  :data:`ANALYSIS_CACHE_ENTRIES` results (and ``server.maxCacheDataSize`` bounds all caches).
+- :func:`analysis` keeps results in memory (never on disk) keyed on the image bytes, the
+  settings and the model version, so moving a Lab slider back, or rerunning a page, is free:
+  the session keeps its last :data:`SESSION_ANALYSES` results (freed with the session), and
+  all sessions share at most :data:`ANALYSIS_CACHE_ENTRIES` more (``st.cache_data``; and
+  ``server.maxCacheDataSize`` bounds all caches). An analysis holds some 14 MB of images, so
+  these bounds, not the number of visitors, set the memory. A miss takes its turn in the
+  process's :func:`skinapp.pool.default_pool`; while it waits the page shows how many
+  analyses are ahead.
 """
 
 from __future__ import annotations
 
 import contextvars
+import dataclasses
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -27,6 +33,7 @@ from skinapp.analysis import Analysis, AnalysisSettings
 from skinapp.errors import SkinappError
 from skinapp.pool import OnWait, analyze_in_pool, default_settings, waiting_message
 from skinapp.serving import Classifier, default_model_dir
+from skinapp.ui import sessions
 
 __all__ = [
     "SAMPLES_DIR",
@@ -89,8 +96,11 @@ def classifier_or_stop() -> Classifier:
         raise  # st.stop() raises; this keeps type checkers and readers certain
 
 
-#: Most analyses kept (all sessions together); each holds several copies of the photo.
-ANALYSIS_CACHE_ENTRIES = 8
+#: Most analyses kept for all sessions together; each holds several copies of the photo.
+ANALYSIS_CACHE_ENTRIES = 4
+#: Most analyses one session keeps (its latest; Diagnose and the Lab each need one).
+SESSION_ANALYSES = 3
+_SESSION_MEMO = "cache.analyses"
 
 #: The waiting page's ``on_wait``, set around a call of ``_analysis`` by :func:`analysis`.
 _ON_WAIT: contextvars.ContextVar[OnWait | None] = contextvars.ContextVar(
@@ -121,6 +131,36 @@ def analysis(data: bytes, settings: AnalysisSettings, clf: Classifier) -> Analys
     SkinappError
         The bytes are not a readable image (errors are not cached).
     """
+    sessions.track_this_session()  # free its photo and images once the tab closes
+    key = (hashlib.sha256(data).hexdigest(), settings.cache_key(), clf.version)
+    memo: dict = st.session_state.setdefault(_SESSION_MEMO, {})
+    if key in memo:
+        memo[key] = memo.pop(key)  # most recent last
+        return memo[key]
+    result = _shared_analysis(data, settings, clf)
+    _freeze(result)  # reruns share it: a page that drew on it in place would change it
+    memo[key] = result
+    while len(memo) > SESSION_ANALYSES:
+        memo.pop(next(iter(memo)))
+    return result
+
+
+def _freeze(value: Any) -> None:
+    """Make the arrays of a (nested) result read-only."""
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            _freeze(getattr(value, f.name))
+    elif isinstance(value, dict):
+        for item in value.values():
+            _freeze(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _freeze(item)
+
+
+def _shared_analysis(data: bytes, settings: AnalysisSettings, clf: Classifier) -> Analysis:
     slot = st.empty()
     # The message is drawn from inside the cached function; drawn in the caller's context
     # it is not recorded as part of the cached result (nor replayed on the next hit).

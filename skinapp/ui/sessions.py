@@ -1,0 +1,81 @@
+"""Free a closed tab's session: its uploaded photos, drawn images and report.
+
+When a browser tab closes, Streamlit keeps the session for ``server.disconnectedSessionTTL``
+seconds so that a brief network blip can resume it. But a kept session that expires is only
+dropped from a time-limited dict, never shut down: its uploaded files, its media (the images
+the page drew, the deferred report with the whole analysis) stay in memory for good, some
+20 MB per session that analysed a photo. :func:`track_this_session` records the sessions that
+analysed something; a daemon thread closes each one (Streamlit's own ``close_session``, on the
+server's event loop) once it has been disconnected for :data:`REAP_AFTER_S` seconds, which
+must stay below ``disconnectedSessionTTL`` (60 s in ``.streamlit/config.toml``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from skinapp.memory import release_freed_memory
+
+__all__ = ["REAP_AFTER_S", "reap_disconnected", "track_this_session"]
+
+logger = logging.getLogger(__name__)
+
+#: Seconds a tracked session may stay disconnected before it is closed.
+REAP_AFTER_S = 30.0
+#: How often the reaper looks.
+EVERY_S = 5.0
+
+_LOCK = threading.Lock()
+#: session id -> when it was first seen disconnected (None while connected).
+_TRACKED: dict[str, float | None] = {}
+_THREAD: threading.Thread | None = None
+
+
+def track_this_session() -> None:
+    """Record the running session so that it is freed after its tab closes."""
+    ctx = get_script_run_ctx()
+    if ctx is None or not Runtime.exists():
+        return  # bare mode or AppTest: no server, nothing to free
+    global _THREAD
+    with _LOCK:
+        _TRACKED.setdefault(ctx.session_id, None)
+        if _THREAD is None:
+            _THREAD = threading.Thread(target=_run, name="skinapp-reaper", daemon=True)
+            _THREAD.start()
+
+
+def reap_disconnected(runtime: Runtime, now: float, after_s: float = REAP_AFTER_S) -> list[str]:
+    """Close the tracked sessions disconnected for ``after_s``; returns their ids."""
+    closed = []
+    with _LOCK:
+        for session_id, since in list(_TRACKED.items()):
+            if runtime.is_active_session(session_id):
+                _TRACKED[session_id] = None
+            elif since is None:
+                _TRACKED[session_id] = now
+            elif now - since >= after_s:
+                del _TRACKED[session_id]
+                closed.append(session_id)
+    for session_id in closed:
+        # Public and thread-safe: marks the session non-resumable and closes it on the
+        # event loop if it is not connected (shutdown frees its files and media).
+        runtime.clear_user_info_for_session(session_id)
+    return closed
+
+
+def _run() -> None:
+    while True:
+        time.sleep(EVERY_S)
+        if not Runtime.exists():
+            continue
+        try:
+            if reap_disconnected(Runtime.instance(), time.monotonic()):
+                time.sleep(1.0)  # let the event loop shut them down
+                release_freed_memory()
+        except Exception:  # never let the reaper die: log and go on
+            logger.exception("Could not close disconnected sessions")

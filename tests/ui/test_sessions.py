@@ -1,0 +1,79 @@
+"""Closed tabs' sessions are freed (skinapp.ui.sessions), and freed memory goes back to the
+system (skinapp.memory)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from skinapp import memory
+from skinapp.ui import sessions
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class FakeRuntime:
+    def __init__(self) -> None:
+        self.active: set[str] = set()
+        self.closed: list[str] = []
+
+    def is_active_session(self, session_id: str) -> bool:
+        return session_id in self.active
+
+    def clear_user_info_for_session(self, session_id: str) -> None:
+        self.closed.append(session_id)
+
+
+@pytest.fixture
+def tracked(monkeypatch):
+    table: dict[str, float | None] = {}
+    monkeypatch.setattr(sessions, "_TRACKED", table)
+    return table
+
+
+def test_a_session_is_closed_only_after_staying_disconnected(tracked):
+    runtime = FakeRuntime()
+    runtime.active = {"open", "blip"}
+    tracked.update({"open": None, "blip": None, "gone": None})
+    assert sessions.reap_disconnected(runtime, now=100.0, after_s=30) == []  # first seen gone
+    runtime.active.discard("blip")
+    assert sessions.reap_disconnected(runtime, now=110.0, after_s=30) == []
+    runtime.active.add("blip")  # reconnected within the window: kept, its clock reset
+    assert sessions.reap_disconnected(runtime, now=131.0, after_s=30) == ["gone"]
+    assert runtime.closed == ["gone"]
+    assert set(tracked) == {"open", "blip"} and tracked["blip"] is None
+    runtime.active.discard("blip")
+    assert sessions.reap_disconnected(runtime, now=140.0, after_s=30) == []
+    assert sessions.reap_disconnected(runtime, now=170.0, after_s=30) == ["blip"]
+    assert set(tracked) == {"open"}
+
+
+def test_tracking_outside_a_server_does_nothing(tracked):
+    sessions.track_this_session()  # no script run context here
+    assert tracked == {}
+
+
+def test_reaping_happens_before_streamlit_drops_the_session():
+    import tomllib
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    ttl = config["server"]["disconnectedSessionTTL"]
+    assert ttl > sessions.REAP_AFTER_S + 2 * sessions.EVERY_S
+
+
+def test_trimmer_trims_after_activity(monkeypatch):
+    calls = []
+    monkeypatch.setattr(memory, "release_freed_memory", lambda: calls.append(1) or True)
+    trimmer = memory.Trimmer(delay_s=0.05, later_s=(0.05,))
+    trimmer.touch()
+    deadline = time.monotonic() + 5
+    while len(calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(calls) == 2 and trimmer.trims == 2
+
+
+def test_memory_calls_are_safe_here():
+    assert isinstance(memory.release_freed_memory(), bool)
+    assert isinstance(memory.limit_arenas(4), bool)
