@@ -7,12 +7,17 @@ Measures, on this machine and in the same run:
   throughput of both;
 - ``pipeline``: the full analysis of an uploaded JPEG (decode, downscale, hair removal,
   segmentation, descriptors, classification, heat map) at 1024 px and 4000 px, per stage;
-- ``concurrency``: 8 threads analysing at once, as 8 browser sessions would;
+- ``concurrency``: 8 threads analysing at once through the app's analysis pool
+  (:mod:`skinapp.pool`: as many analyses at once as cores, the interpreters the app uses), as
+  8 browser sessions would, against one thread analysing alone with the same classifier;
 - ``predict``: ``python -m skinapp.predict`` over a folder of 500 JPEGs;
 - ``metrics``: the test ROC AUC with its 2,000-resample bootstrap interval, as ``evaluate``
   computes it (1,660 lesions);
 - ``app``: ``streamlit run`` to health endpoint, to the first result of an upload in Chromium
   (Playwright), and the peak resident memory of the streamlit process tree.
+
+``--load`` runs the end-to-end load run instead (:mod:`skinapp.bench_load`: 1, 8 and 16
+browser sessions uploading at once; its own options follow ``--load``).
 
 Writes nested JSON (``{"classifier": {"keras_ms_p50": ...}, ...}``) with the machine, the
 date and each target (issue 7's, and issue 20's AUC timing) with whether it is met, and
@@ -82,6 +87,7 @@ TARGETS = (
     ("app first result <= 5 s", "app.first_result_s", "<=", 5.0),
     ("app peak RSS <= 1 GB", "app.peak_rss_mb", "<=", 1024.0),
     ("test AUC + bootstrap CI <= 2 s", "metrics.auc_ci_s", "<=", 2.0),
+    ("8 threads >= 1.6x one thread (issue 21)", "concurrency.speedup_vs_single", ">=", 1.6),
 )
 #: Size of the AUC measurement: the test split and the bootstrap of ``python -m skinapp.evaluate``.
 AUC_LESIONS, AUC_PREVALENCE, AUC_BOOT = 1660, 0.2, 2000
@@ -98,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-dir", default=None, help="model folder (default: shipped models/)")
     p.add_argument("--no-app", action="store_true", help="skip the streamlit measurements")
     p.add_argument("--seed", type=int, default=0, help="seed for image choice (default 0)")
+    p.add_argument(
+        "--load",
+        action="store_true",
+        help="run the end-to-end load run (skinapp.bench_load) with the options that follow",
+    )
     return p
 
 
@@ -242,10 +253,19 @@ def bench_pipeline(classifier, image: np.ndarray, sizes: tuple[int, ...], reps: 
     return out
 
 
-def bench_concurrency(classifier, image: np.ndarray, rounds: int) -> dict:
-    """``CONCURRENCY`` threads each running :func:`analyze_bytes` at once, ``rounds`` times."""
+def bench_concurrency(model_dir: str | None, image: np.ndarray, rounds: int) -> dict:
+    """``CONCURRENCY`` threads each running an analysis at once, ``rounds`` times, through an
+    analysis pool and a classifier set up as the app's (:mod:`skinapp.pool`); and one thread
+    running ``CONCURRENCY * rounds`` analyses alone with the same classifier."""
     from skinapp.analysis import AnalysisSettings, analyze_bytes
+    from skinapp.pool import AnalysisPool, PoolSettings, analyze_in_pool
+    from skinapp.serving import Classifier
 
+    conf = PoolSettings.from_env()
+    classifier = Classifier(
+        model_dir, num_threads=conf.interpreter_threads, max_interpreters=conf.workers
+    )
+    analysis_pool = AnalysisPool(conf.workers, max_waiting=CONCURRENCY)
     settings = AnalysisSettings()
     data = _jpeg(_upscale(image, 1024))
     barrier = threading.Barrier(CONCURRENCY)
@@ -255,22 +275,32 @@ def bench_concurrency(classifier, image: np.ndarray, rounds: int) -> dict:
         times = []
         for _ in range(rounds):
             t0 = time.perf_counter()
-            analyze_bytes(data, settings, classifier)
+            analyze_in_pool(data, settings, classifier, pool=analysis_pool)
             times.append((time.perf_counter() - t0) * 1e3)
         return times
 
+    for _ in range(2):  # warm-up
+        analyze_bytes(data, settings, classifier)
+    t0 = time.perf_counter()
+    for _ in range(CONCURRENCY * rounds):
+        analyze_bytes(data, settings, classifier)
+    single_img_s = CONCURRENCY * rounds / (time.perf_counter() - t0)
     with ThreadPoolExecutor(CONCURRENCY) as pool:
-        list(pool.map(lambda _: analyze_bytes(data, settings, classifier), range(CONCURRENCY)))
         barrier.reset()
         t0 = time.perf_counter()
         latencies = [t for ts in pool.map(work, range(CONCURRENCY)) for t in ts]
         wall = time.perf_counter() - t0
+    img_s = len(latencies) / wall
     return {
         "threads": CONCURRENCY,
+        "workers": conf.workers,
+        "interpreter_threads": conf.interpreter_threads,
         "analyses": len(latencies),
         "p50_ms": _pct(latencies, 50),
         "p95_ms": _pct(latencies, 95),
-        "img_s": round(len(latencies) / wall, 2),
+        "img_s": round(img_s, 2),
+        "single_img_s": round(single_img_s, 2),
+        "speedup_vs_single": round(img_s / single_img_s, 2),
     }
 
 
@@ -506,7 +536,7 @@ def run_benchmarks(quick: bool, model_dir: str | None, with_app: bool, seed: int
     classifier_res = bench_serving(classifier, inputs, reps, batch_reps)
     results["classifier"] = classifier_res
     results["pipeline"] = bench_pipeline(classifier, photo, (1024, 4000), reps=2 if quick else 15)
-    results["concurrency"] = bench_concurrency(classifier, photo, rounds=1 if quick else 4)
+    results["concurrency"] = bench_concurrency(model_dir, photo, rounds=1 if quick else 4)
     results["predict"] = bench_predict(images, 50 if quick else 500, model_dir)
     results["metrics"] = bench_metrics(reps=1 if quick else 5, seed=seed)
     if with_app:
@@ -564,7 +594,13 @@ def print_table(results: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, rest = build_parser().parse_known_args(argv)
+    if args.load:
+        from skinapp import bench_load
+
+        return bench_load.main(rest)
+    if rest:
+        build_parser().error(f"unrecognized arguments: {' '.join(rest)}")
     from skinapp.errors import SkinappError
 
     with_app = not (args.quick or args.no_app)

@@ -88,6 +88,11 @@ def test_quick_run_writes_every_key(tmp_path):
     assert results["quick"] is True
     assert results["machine"]["cpu_count"] >= 1
     assert results["predict"]["images"] == 50
+    concurrency = results["concurrency"]  # issue 21: through the app's pool, vs one thread
+    assert concurrency["single_img_s"] > 0 and concurrency["workers"] >= 1
+    assert concurrency["speedup_vs_single"] == pytest.approx(
+        concurrency["img_s"] / concurrency["single_img_s"], rel=0.02
+    )
     # ... and each target reports the figure it is about
     assert set(results["targets"]) == {t[0] for t in bench.TARGETS}
     for name, key, op, bound in bench.TARGETS:

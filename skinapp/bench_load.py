@@ -1,0 +1,404 @@
+"""``python -m skinapp.bench_load`` (or ``python -m skinapp.bench --load``): the app under load.
+
+Starts ``streamlit run app.py`` on a free local port and, for each N in ``--sessions``
+(default 1, 8, 16), opens N browser sessions at once (Playwright driving Debian's Chromium,
+one browser context per session, all on 127.0.0.1), each uploading its own photo on Diagnose
+(unique bytes, so no session is served from another's cache; long sides 224, 1024 and 3000 px
+in turn). Measured per round:
+
+- ``errors``: sessions without a result (timeout, exception box, error message, lost
+  connection), with the first few reasons;
+- ``upload_to_result_s`` p50 / p95 / max: from handing the file to the uploader until "Risk
+  grade" shows;
+- the server's resident memory (RSS, MB): ``rss_before_mb`` (the round about to start),
+  ``rss_peak_mb`` (sampled every 0.1 s during the round) and ``rss_after_mb`` (``--settle``
+  seconds, default 60, after every session closed).
+
+The single-session round is run once per photo size and its mean is the baseline that the
+8-session slowest result is compared with (issue 21: at most 5x; the ideal on two cores is
+4x). Writes JSON (default ``benchmarks/load.json``) and prints a table. The machine's load
+average is recorded at the start and the end, because other work on the machine slows every
+number here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+CHROMIUM = os.environ.get("SKINAPP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+DEFAULT_OUT = "benchmarks/load.json"
+SIZES = (224, 1024, 3000)
+DEFAULT_SESSIONS = (1, 8, 16)
+
+#: (name, dotted key, comparison, bound): the load targets of issue 21.
+TARGETS = (
+    ("0 errors at 16 sessions", "rounds.16.errors", "<=", 0),
+    ("RSS at the 16-session peak <= 900 MB", "rounds.16.rss_peak_mb", "<=", 900.0),
+    ("RSS a minute after 16 sessions <= 650 MB", "rounds.16.rss_after_mb", "<=", 650.0),
+    ("8-session slowest <= 5x single", "slowest_8_vs_single", "<=", 5.0),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m skinapp.bench_load",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--sessions",
+        default=",".join(map(str, DEFAULT_SESSIONS)),
+        help="comma-separated numbers of simultaneous sessions (default 1,8,16)",
+    )
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"JSON file to write (default {DEFAULT_OUT})")
+    p.add_argument(
+        "--settle", type=float, default=60.0, help="seconds to wait after a round (default 60)"
+    )
+    p.add_argument(
+        "--timeout", type=float, default=180.0, help="seconds a session may take (default 180)"
+    )
+    return p
+
+
+# === Photos ===
+
+
+def unique_photo(index: int, long_side: int) -> bytes:
+    """A bundled sample at ``long_side`` px with a per-``index`` nudge: unique bytes."""
+    samples = sorted(SAMPLES_DIR.glob("*.jpg"))
+    bgr = cv2.imread(str(samples[index % len(samples)]), cv2.IMREAD_COLOR)
+    h, w = bgr.shape[:2]
+    scale = long_side / max(h, w)
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    bgr = cv2.resize(
+        bgr, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=interp
+    )
+    bgr[0, 0] = (index * 37 % 256, index * 11 % 256, index % 256)  # one pixel differs
+    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    return buf.tobytes()
+
+
+# === The server ===
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of one process, in MB (from /proc; 0 when it has ended)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class RssSampler(threading.Thread):
+    """The peak RSS of ``pid`` between :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, pid: int, every_s: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every_s, self.peak_mb = pid, every_s, 0.0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            self.peak_mb = max(self.peak_mb, rss_mb(self.pid))
+            self._done.wait(self.every_s)
+
+    def stop(self) -> float:
+        self._done.set()
+        self.join(timeout=5)
+        return round(self.peak_mb, 1)
+
+
+def start_app(port: int, log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+        "--server.headless", "true", "--server.port", str(port),
+        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    log = log_path.open("wb")
+    return subprocess.Popen(
+        cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+    )
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 90.0) -> bool:
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+# === Sessions ===
+
+
+async def _session(browser, url: str, photo: bytes, start: asyncio.Event, timeout_s: float):
+    """One session: open Diagnose, wait for ``start``, upload, wait for the result."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(timeout_s * 1e3)
+        await page.goto(url)
+        await page.get_by_role("heading", name="Diagnose").wait_for()
+        await page.get_by_text("Upload", exact=True).first.click()
+        uploader = page.locator("input[type=file]").first
+        await uploader.wait_for(state="attached")
+        await start.wait()
+        t0 = time.perf_counter()
+        await uploader.set_input_files(
+            {"name": "lesion.jpg", "mimeType": "image/jpeg", "buffer": photo}
+        )
+        result = page.get_by_text("Risk grade", exact=False).first
+        problem = page.locator(
+            "[data-testid=stException], [data-testid=stAlertContentError], "
+            "[data-testid=stConnectionStatus]"
+        ).first
+        done = asyncio.ensure_future(result.wait_for())
+        failed = asyncio.ensure_future(problem.wait_for())
+        finished, pending = await asyncio.wait(
+            {done, failed}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if done in finished and done.exception() is None:
+            return time.perf_counter() - t0, None
+        if failed in finished and failed.exception() is None:
+            return None, (await problem.inner_text())[:200]
+        return None, f"no result within {timeout_s:.0f} s"
+    except Exception as err:  # a browser failure is a result of the run, not a crash
+        return None, f"{type(err).__name__}: {err}"[:200]
+    finally:
+        await context.close()
+
+
+async def _round(url: str, photos: list[bytes], timeout_s: float) -> list[tuple]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            start = asyncio.Event()
+            tasks = [
+                asyncio.ensure_future(_session(browser, url, photo, start, timeout_s))
+                for photo in photos
+            ]
+            await _all_ready(tasks, len(photos))
+            start.set()
+            return await asyncio.gather(*tasks)
+        finally:
+            await browser.close()
+
+
+async def _all_ready(tasks, n: int) -> None:
+    """Give every session time to open its page before the uploads start together."""
+    await asyncio.sleep(min(2.0 + 0.5 * n, 15.0))
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 2) if values else None
+
+
+def run_round(url: str, pid: int, photos: list[bytes], timeout_s: float, settle_s: float) -> dict:
+    before = rss_mb(pid)
+    sampler = RssSampler(pid)
+    sampler.start()
+    t0 = time.perf_counter()
+    outcomes = asyncio.run(_round(url, photos, timeout_s))
+    wall = time.perf_counter() - t0
+    peak = sampler.stop()
+    time.sleep(settle_s)
+    times = [t for t, _ in outcomes if t is not None]
+    reasons = [r for _, r in outcomes if r is not None]
+    return {
+        "sessions": len(photos),
+        "errors": len(reasons),
+        "error_reasons": reasons[:5],
+        "upload_to_result_s": {
+            "p50": _pct(times, 50),
+            "p95": _pct(times, 95),
+            "max": round(max(times), 2) if times else None,
+        },
+        "times_s": [round(t, 2) for t in times],
+        "round_wall_s": round(wall, 1),
+        "rss_before_mb": round(before, 1),
+        "rss_peak_mb": max(peak, round(before, 1)),
+        "rss_after_mb": round(rss_mb(pid), 1),
+        "settle_s": settle_s,
+    }
+
+
+def _loadavg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def run_load(sessions: list[int], timeout_s: float, settle_s: float) -> dict:
+    from skinapp.pool import default_settings
+
+    pool = default_settings()
+    results: dict = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "loadavg_start": _loadavg(),
+        },
+        "pool": {
+            "workers": pool.workers,
+            "max_waiting": pool.max_waiting,
+            "interpreter_threads": pool.interpreter_threads,
+        },
+        "rounds": {},
+    }
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = Path(tmp) / "streamlit.log"
+        proc = start_app(port, log_path)
+        try:
+            t0 = time.perf_counter()
+            if not wait_healthy(url, proc):
+                raise RuntimeError(
+                    "streamlit did not become healthy:\n" + log_path.read_text()[-2000:]
+                )
+            results["cold_start_s"] = round(time.perf_counter() - t0, 2)
+            results["rss_idle_mb"] = round(rss_mb(proc.pid), 1)
+            # One warm-up session loads the model (what every later session finds loaded).
+            warm = run_round(url, proc.pid, [unique_photo(10_000, 1024)], timeout_s, 2.0)
+            results["warmup"] = warm
+            results["rss_model_loaded_mb"] = warm["rss_after_mb"]
+            singles = []
+            for i, size in enumerate(SIZES):
+                one = run_round(url, proc.pid, [unique_photo(20_000 + i, size)], timeout_s, 2.0)
+                results["rounds"][f"1x{size}"] = one
+                singles += one["times_s"]
+            if singles:
+                results["single_s_mean"] = round(float(np.mean(singles)), 2)
+            offset = 0
+            for n in sessions:
+                if n == 1:
+                    continue  # measured above, once per size
+                photos = [unique_photo(offset + i, SIZES[i % len(SIZES)]) for i in range(n)]
+                offset += n
+                results["rounds"][str(n)] = run_round(url, proc.pid, photos, timeout_s, settle_s)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            results["server_log_tail"] = log_path.read_text(errors="replace")[-1500:]
+    eight = results["rounds"].get("8", {}).get("upload_to_result_s", {}).get("max")
+    if eight is not None and results.get("single_s_mean"):
+        results["slowest_8_vs_single"] = round(eight / results["single_s_mean"], 2)
+    results["machine"]["loadavg_end"] = _loadavg()
+    results["targets"] = evaluate_targets(results)
+    return results
+
+
+def _get(results: dict, dotted: str):
+    value = results
+    for part in dotted.split("."):
+        value = value[part]
+    return value
+
+
+def evaluate_targets(results: dict) -> dict:
+    out = {}
+    for name, key, op, bound in TARGETS:
+        try:
+            value = _get(results, key)
+        except (KeyError, TypeError):
+            value = None
+        met = None if value is None else (value <= bound if op == "<=" else value >= bound)
+        out[name] = {"key": key, "value": value, "target": f"{op} {bound:g}", "met": met}
+    return out
+
+
+def markdown_table(results: dict) -> str:
+    """The rounds as a Markdown table (what the README shows)."""
+    lines = [
+        "| sessions | photo px | errors | upload→result p50 / p95 / max (s) "
+        "| RSS before / peak / after (MB) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in results["rounds"].items():
+        sizes = name.split("x")[1] if "x" in name else "224/1024/3000"
+        t = r["upload_to_result_s"]
+        lines.append(
+            f"| {r['sessions']} | {sizes} | {r['errors']} | "
+            f"{t['p50']} / {t['p95']} / {t['max']} | "
+            f"{r['rss_before_mb']:.0f} / {r['rss_peak_mb']:.0f} / {r['rss_after_mb']:.0f} "
+            f"(+{r['settle_s']:.0f} s) |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        print(f"error: no Chromium at {CHROMIUM} (set SKINAPP_CHROMIUM)", file=sys.stderr)
+        return 2
+    sessions = [int(s) for s in args.sessions.split(",") if s.strip()]
+    results = run_load(sessions, args.timeout, args.settle)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(markdown_table(results))
+    for name, t in results["targets"].items():
+        met = {True: "yes", False: "NO", None: "not measured"}[t["met"]]
+        print(f"{name}: {t['value']} ({met})")
+    print(f"results in {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["build_parser", "evaluate_targets", "main", "markdown_table", "run_load", "unique_photo"]
