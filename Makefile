@@ -35,8 +35,9 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: install
+bench: install  ## speed (benchmarks/results.json), then the app under load (benchmarks/load.json)
 	$(BIN)/python -m skinapp.bench
+	$(BIN)/python -m skinapp.bench --load
 
 share: install
 	$(BIN)/python -m skinapp.share
