@@ -594,13 +594,12 @@ def print_table(results: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, rest = build_parser().parse_known_args(argv)
-    if args.load:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--load" in argv:  # every option after --load is the load run's
         from skinapp import bench_load
 
-        return bench_load.main(rest)
-    if rest:
-        build_parser().error(f"unrecognized arguments: {' '.join(rest)}")
+        return bench_load.main(argv[argv.index("--load") + 1 :])
+    args = build_parser().parse_args(argv)
     from skinapp.errors import SkinappError
 
     with_app = not (args.quick or args.no_app)
