@@ -103,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     if config.mode.value != "accounts" and cmd != "list":
         print(
-            f"note: SKINAPP_AUTH is {os.environ.get('SKINAPP_AUTH', 'none')!r}; the app uses "
-            "these passwords only with SKINAPP_AUTH=accounts.",
+            "note: the app asks for these passwords when it runs with SKINAPP_AUTH=accounts "
+            f"(make serve sets it; this shell has {os.environ.get('SKINAPP_AUTH', 'none')!r}).",
             file=sys.stderr,
         )
     return 0
