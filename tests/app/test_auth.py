@@ -6,7 +6,8 @@ password opens Diagnose with the user in the sidebar; a wrong password shows one
 writes a login_failed row; repeated failures lock the account; an idle session is logged
 out at its next action (timeout row); log out ends the session (logout row); a clinician's
 navigation has no Users or Audit page and the admin pages refuse a clinician; an admin's
-navigation has both; opening a history, exporting and erasing write their rows; a disabled
+navigation has both; opening a history, saving a visit, exporting a patient or the audit
+trail and erasing write their rows; a disabled
 account's open session ends; the default mode none keeps the app without a login; proxy and
 OIDC modes trust only the proxy's header and a mocked ``st.user``; none on a network address
 refuses to serve.
@@ -21,8 +22,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from skinapp.auth import Accounts, AuditLog, auth_config
+from skinapp.serving import default_model_dir
 from skinapp.store import open_store
-from skinapp.ui import casebook, gate
+from skinapp.ui import admin, casebook, gate
 from tests.store.helpers import make_visit
 
 REPO = Path(__file__).resolve().parents[2]
@@ -194,6 +196,38 @@ def test_history_view_export_and_erase_write_their_rows(clinic):
         ("bob", "view_history"),
     ]
     assert rows[1].client == "10.0.0.9"
+
+
+@pytest.mark.skipif(
+    not (default_model_dir() / "model.tflite").is_file(),
+    reason=f"no model in {default_model_dir()} (models/ is committed in CI)",
+)
+def test_saving_a_visit_writes_its_row_with_the_visit_id(clinic):
+    at = _login(_app("pages/diagnose.py"), "bob", CLIN_PW)
+    at.radio(key="diagnose.source").set_value("Sample").run()
+    at.selectbox(key="diagnose.sample").set_value("ISIC_0000309").run()
+    at.checkbox(key=casebook.SAVE_OPT_IN).check().run()
+    at.text_input(key=casebook.SAVE_PSEUDONYM).input("P-0077")
+    at.text_input(key=casebook.SAVE_LESION).input("L2")
+    next(b for b in at.button if b.label == "Save visit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    [visit] = clinic.visits("P-0077")
+    [row] = AuditLog(clinic.engine).events(actions=("save_visit",))
+    assert (row.actor, row.pseudonym, row.lesion_id, row.visit_id) == (
+        "bob",
+        "P-0077",
+        "L2",
+        visit.id,
+    )
+
+
+def test_exporting_the_audit_trail_writes_its_row(clinic):
+    AuditLog(clinic.engine).record("bob", "login")
+    events = AuditLog(clinic.engine).events()
+    data = admin.audit_csv(events, "alice", "10.0.0.2")
+    assert data.decode().splitlines()[1].split(",")[2:4] == ["bob", "login"]
+    [row] = AuditLog(clinic.engine).events(actions=("export_audit",))
+    assert (row.actor, row.client, row.detail) == ("alice", "10.0.0.2", "1 rows")
 
 
 def test_disabling_an_account_ends_its_open_session(clinic):
