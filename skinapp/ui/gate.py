@@ -136,10 +136,14 @@ def view_history(pseudonym: str, lesion_id: str) -> None:
 # === The gate ===
 
 
-def _stop_with(message: str, *, icon: str = ":material/lock:") -> None:
-    st.title("skinapp")
-    st.error(message, icon=icon)
-    st.stop()
+def _stop_with(message: str, paths: tuple[str, ...] | None = None) -> None:
+    """Show only ``message`` (a refusal) and stop the run (``paths``: as for the login)."""
+
+    def refusal() -> None:
+        st.title("skinapp")
+        st.error(message, icon=":material/lock:")
+
+    _render_only(refusal, "Refused", paths)
 
 
 def _start_session(identity: Identity) -> None:
@@ -226,23 +230,28 @@ def _attempt(config: AuthConfig, username: str, password: str) -> None:
     st.rerun()
 
 
-def _show_login(paths: tuple[str, ...] | None) -> None:
-    """Render only the login view and stop the run.
+def _render_only(view, title: str, paths: tuple[str, ...] | None) -> None:
+    """Render only ``view`` and stop the run.
 
-    With ``paths`` (from ``app.py``) the login view is the only page of ``st.navigation``,
-    under every path of the app's pages too: ``/history`` opens the login form (no "page not
-    found"), and after the login the same address opens the page itself.
+    With ``paths`` (from ``app.py``) the view is the only page of ``st.navigation``, under
+    every path of the app's pages too: ``/history`` opens it (no "page not found", and no
+    list of page files from Streamlit's legacy pages-folder mode), and after the login the
+    same address opens the page itself.
     """
     if paths is not None:
-        login = [st.Page(_login_view, title="Log in", icon=":material/login:", default=True)]
-        login += [st.Page(_login_view, title="Log in", url_path=path) for path in paths if path]
-        st.navigation(login, position="hidden").run()
+        only = [st.Page(view, title=title, default=True)]
+        only += [st.Page(view, title=title, url_path=path) for path in paths if path]
+        st.navigation(only, position="hidden").run()
     else:
-        _login_view()
+        view()
     st.stop()
 
 
-def _external(config: AuthConfig) -> Identity:
+def _show_login(paths: tuple[str, ...] | None) -> None:
+    _render_only(_login_view, "Log in", paths)
+
+
+def _external(config: AuthConfig, paths: tuple[str, ...] | None) -> Identity:
     """The identity of an OIDC or proxy session (a login row the first time)."""
     identity = current_identity()
     if config.mode is AuthMode.PROXY:
@@ -250,7 +259,8 @@ def _external(config: AuthConfig) -> Identity:
         if not _from_proxy(config) or not name:
             _stop_with(
                 "This app accepts users only through its login proxy. Open it at the "
-                "clinic's address, not a replica's port."
+                "clinic's address, not a replica's port.",
+                paths,
             )
     else:
         name = str(st.user.get("email") or st.user.get("preferred_username") or "").strip()
@@ -259,7 +269,7 @@ def _external(config: AuthConfig) -> Identity:
     try:
         identity = accounts(config).external(name, config.mode.value)
     except SkinappError as err:
-        _stop_with(str(err))
+        _stop_with(str(err), paths)
     _start_session(identity)
     audit("login", detail=config.mode.value)
     return identity
@@ -279,7 +289,7 @@ def require_login(pages: dict[str, list] | None = None) -> Identity:
         config = auth_config()
         warning = check_exposure(config, st.get_option("server.address"))
     except SkinappError as err:
-        _stop_with(str(err))
+        _stop_with(str(err), paths)
     if warning:
         logger.warning(warning)
     if config.mode is AuthMode.NONE:
@@ -287,7 +297,7 @@ def require_login(pages: dict[str, list] | None = None) -> Identity:
     if config.mode is AuthMode.OIDC and not st.user.is_logged_in:
         _show_login(paths)
     if config.mode is not AuthMode.ACCOUNTS:
-        identity = _external(config)
+        identity = _external(config, paths)
     else:
         identity = current_identity()
         if identity is None:
