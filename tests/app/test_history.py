@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from skinapp.report_pdf import CaseInfo
 from skinapp.serving import default_model_dir
 from skinapp.store import open_store
 from skinapp.store.config import SQLITE_FILE
@@ -87,15 +88,25 @@ def test_diagnose_saves_a_visit_when_ticked_and_history_opens_on_it(data_dir):
     assert "Saved the 2024-03-01 visit of lesion L1 for P-0042" in _text(at)
     [visit] = open_store().visits("P-0042", "L1")
     assert (visit.body_site, visit.visit_date) == ("back", dt.date(2024, 3, 1))
+    # the PDF report of this analysis now carries the saved case (first visit: no days)
+    assert at.session_state["case.saved"][1] == CaseInfo(
+        "P-0042", "L1", "back", dt.date(2024, 3, 1), None
+    )
 
     # History opens on the saved lesion (AppTest cannot click through the navigation, so
     # the session's hand-over key is carried to a History run).
     handed_over = {k: at.session_state[k] for k in ("case.open_patient", "case.open_lesion")}
+    diagnose = at
     store = open_store()
     store.save_visit(make_visit("A-FIRST", "L9"))  # sorts first: the picker must not pick it
     at = _run("pages/history.py", **handed_over)
     assert at.selectbox(key=casebook.HISTORY_PATIENT).value == "P-0042"
     assert "One visit so far" in _text(at)
+
+    # a second visit of the lesion: its report counts the days since the first
+    diagnose.date_input(key=casebook.SAVE_DATE).set_value(dt.date(2024, 4, 10))
+    next(b for b in diagnose.button if b.label == "Save visit").click().run()
+    assert diagnose.session_state["case.saved"][1].days_since_previous == 40
 
 
 @needs_model
