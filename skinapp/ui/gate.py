@@ -59,6 +59,8 @@ LOGIN_PASSWORD = "auth.password"
 _VIEWED = "auth.viewed"
 _LOCAL = Identity(username="local", role=CLINICIAN, mode=AuthMode.NONE.value)
 _REPLICA_ENV = "SKINAPP_REPLICA"
+#: The open-network warning is logged once per process, not on every rerun.
+_WARNED: list[bool] = []
 
 
 # === Who and from where ===
@@ -290,8 +292,9 @@ def require_login(pages: dict[str, list] | None = None) -> Identity:
         warning = check_exposure(config, st.get_option("server.address"))
     except SkinappError as err:
         _stop_with(str(err), paths)
-    if warning:
+    if warning and not _WARNED:
         logger.warning(warning)
+        _WARNED.append(True)
     if config.mode is AuthMode.NONE:
         return _LOCAL
     if config.mode is AuthMode.OIDC and not st.user.is_logged_in:
