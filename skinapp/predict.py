@@ -4,12 +4,21 @@ PATH may be image files, folders of images (searched recursively; files are reco
 content, whatever their extension), or a folder in the derm layout (``metadata.csv`` with an
 ``image_id`` column + ``images/``). One CSV row per input:
 
-``image_id, p_malignant, prediction, grade, ood_score, ood, error``
+``image_id, p_malignant, prediction, grade, ood_score, ood, error, dx, p_akiec, p_bcc,
+p_bkl, p_df, p_mel, p_nv, p_vasc``
 
-``p_malignant`` is calibrated; ``grade`` is the risk grade 1–3 (not a cancer stage). One view
-per image by default (the validated single-view calibration, ``metrics.json``; fast enough for
-archives); ``--tta`` gives the app's answer, the 8-view test-time augmentation mean under its
-own calibration (``trust.json``), about 8 times slower.
+``p_malignant`` is calibrated; ``grade`` is the risk grade 1–3 (not a cancer stage), the
+answer; ``prediction`` is the binary call at the operating threshold (``benign`` or
+``malignant``, for tools that need one word; the app shows the grade instead). ``dx`` is the
+top call of the differential diagnosis (one of ``akiec bcc bkl df mel nv vasc``, chosen to be
+fair to rare diagnoses; never a malignant class in grade 1) and ``p_akiec … p_vasc`` its
+calibrated probabilities (summing to 1; ``p_akiec + p_bcc + p_mel`` equals ``p_malignant``),
+from ``differential.json`` (empty without it).
+
+One view per image by default (the single-view calibration, ``metrics.json``, and the
+single-view differential map; fast enough for archives); ``--tta`` gives the app's answer,
+the 8-view test-time augmentation mean under its own calibration (``trust.json``) and its own
+differential map, about 8 times slower. Every column describes the answer of the mode used.
 ``ood_score`` is the out-of-distribution score of the model's features and ``ood`` is 1 when
 the image does not look like a dermoscopic photo of a skin lesion (then do not trust the
 grade); both are empty when the model folder has no ``ood.npz``. A file that
@@ -26,7 +35,19 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-COLUMNS = ("image_id", "p_malignant", "prediction", "grade", "ood_score", "ood", "error")
+#: The diagnosis classes of the ``p_*`` columns, in the model's order.
+DX_CLASSES = ("akiec", "bcc", "bkl", "df", "mel", "nv", "vasc")
+COLUMNS = (
+    "image_id",
+    "p_malignant",
+    "prediction",
+    "grade",
+    "ood_score",
+    "ood",
+    "error",
+    "dx",
+    *(f"p_{c}" for c in DX_CLASSES),
+)
 BATCH_SIZE = 32
 
 
@@ -43,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tta",
         action="store_true",
-        help="the app's answer: mean of 8 flips/quarter turns (about 8x slower)",
+        help="the app's answer: mean of 8 flips/quarter turns (about 8x slower); without it "
+        "every column (p_malignant, grade, dx, p_*) is the single-view answer",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -122,6 +144,11 @@ def predict_rows(
             )
             if pred.ood_score is not None:
                 row.update(ood_score=f"{pred.ood_score:.4f}", ood=int(pred.ood))
+            if pred.differential is not None:
+                row["dx"] = pred.differential.top
+                row.update(
+                    {f"p_{c}": f"{pred.differential.probs.get(c, 0.0):.5f}" for c in DX_CLASSES}
+                )
         yield from rows
 
 

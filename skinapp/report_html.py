@@ -19,7 +19,8 @@ import numpy as np
 
 from skinapp.analysis import Analysis
 from skinapp.io import downscale_max_side, encode_png
-from skinapp.model.grading import GRADE_DISCLAIMER, GRADE_TEXT
+from skinapp.model.grading import GRADE_DISCLAIMER
+from skinapp.model.verdict import Verdict, verdict
 
 __all__ = ["REPORT_MAX_SIDE", "descriptor_rows", "format_value", "render_report"]
 
@@ -167,7 +168,23 @@ def _descriptor_rows(analysis: Analysis) -> str:
     return f"<table>{rows}</table>"
 
 
-def _performance(performance: Mapping[str, Any] | None) -> str:
+def _differential(v: Verdict) -> str:
+    if not v.differential:
+        return '<p class="meta">No differential diagnosis for this model.</p>'
+    rows = "".join(
+        f"<tr><td>{html.escape(line.name)}</td><td>{line.probability:.1%}</td></tr>"
+        for line in v.differential
+    )
+    return (
+        "<h3>Differential diagnosis (top call first, then by probability)</h3>"
+        f"<table><tr><th>Diagnosis</th><th>Probability (calibrated)</th></tr>{rows}</table>"
+        f'<p class="meta">Answer: {html.escape(v.answer)}. Melanoma, basal cell carcinoma '
+        f"and actinic keratosis together: {v.p_malignant:.1%}, the probability the risk grade "
+        "is read from.</p>"
+    )
+
+
+def _performance(performance: Mapping[str, Any] | None, answer: str = "") -> str:
     if not performance:
         return ""
     parts = []
@@ -179,7 +196,11 @@ def _performance(performance: Mapping[str, Any] | None) -> str:
         return ""
     n = performance.get("n")
     where = f" on {n} held-out test lesions" if n else ""
-    return f"<p>Measured performance of the model{where}: {html.escape(', '.join(parts))}.</p>"
+    what = f"this answer ({answer})" if answer else "the model"
+    return (
+        f"<p>Measured performance of {html.escape(what)}{where} at its operating threshold: "
+        f"{html.escape(', '.join(parts))}.</p>"
+    )
 
 
 def render_report(
@@ -211,8 +232,8 @@ def render_report(
     created_at = created_at or datetime.now(UTC)
     if created_at.tzinfo is None:
         created_at = created_at.replace(tzinfo=UTC)
-    pred = analysis.prediction
-    grade = int(pred.grade)
+    v = verdict(analysis.prediction)
+    grade = v.grade
     esc = html.escape
     notes = "".join(f"<li>{esc(n)}</li>" for n in analysis.notes)
     images = "".join(
@@ -239,13 +260,13 @@ model version {esc(model_version)}</p>
 <p class="disclaimer"><b>Decision support, not a diagnosis.</b> {esc(GRADE_DISCLAIMER)}</p>
 <h2>Result</h2>
 <div class="result">
-<div class="card"><span>Model result</span><b>{esc(pred.label)}</b></div>
-<div class="card"><span>Probability of malignancy (calibrated)</span>
-<b>{pred.p_malignant:.1%}</b></div>
 <div class="card g{grade}"><span>Risk grade (not a stage)</span><b>{grade} of 3</b></div>
+<div class="card"><span>Probability of malignancy (calibrated)</span>
+<b>{v.p_malignant:.1%}</b></div>
 </div>
-<p><b>Grade {grade}:</b> {esc(GRADE_TEXT.get(grade, ""))}</p>
-{_performance(performance)}
+<p><b>Grade {grade}:</b> {esc(v.advice)}</p>
+{_differential(v)}
+{_performance(performance, v.answer)}
 <p class="meta">The model was given {esc(input_note)}.</p>
 <h2>Images</h2>
 <div class="grid">{images}</div>

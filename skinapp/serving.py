@@ -33,6 +33,12 @@ import numpy as np
 
 from skinapp.errors import ModelLoadError
 from skinapp.model.calibration import Calibration
+from skinapp.model.differential import (
+    Differential,
+    DifferentialCalibration,
+    load_differential,
+    log_softmax,
+)
 from skinapp.model.grading import GradeThresholds, assign_grade
 from skinapp.model.preprocessing import ModelInputSpec, prepare_model_input
 from skinapp.model.report import load_calibration
@@ -87,6 +93,10 @@ class Prediction:
     features : (F,) float32 ndarray or None
         Pooled penultimate features of the unrotated view (what the OOD score and the learned
         quality checks of :mod:`skinapp.trust.photometric` read).
+    differential : Differential or None
+        Calibrated probabilities over the diagnoses (their malignant classes sum to
+        ``p_malignant``) and the top call (:mod:`skinapp.model.differential`), fitted for this
+        answer (one view or TTA); None without ``differential.json``.
     """
 
     p_malignant: float
@@ -102,6 +112,7 @@ class Prediction:
     unstable: bool = False
     n_views: int = 1
     features: np.ndarray | None = field(default=None, repr=False, compare=False)
+    differential: Differential | None = None
 
 
 @dataclass
@@ -174,6 +185,9 @@ class Classifier:
             )
         tta = load_tta_calibration(self.model_dir, self.version) if calibrated else None
         self.tta_calibration, self.tta_thresholds = tta or (None, None)
+        self.differential_maps: dict[str, DifferentialCalibration] = (
+            load_differential(self.model_dir, self.version) if calibrated else {}
+        )
         self.created = config.get("created", "")
         self.num_threads = num_threads or os.cpu_count() or 1
         self.max_interpreters = max_interpreters or os.cpu_count() or 1
@@ -356,16 +370,27 @@ class Classifier:
         ood = {}
         if ood_score is not None and self.ood is not None:
             ood = {"ood_score": float(ood_score), "ood": bool(self.ood.flag(ood_score))}
+        grade = int(self.grade(p))
         return Prediction(
             p_malignant=p,
             log_odds=odds,
             label=self.label(p),
-            grade=int(self.grade(p)),
+            grade=grade,
             class_probs={c: float(v) for c, v in zip(self.classes, probs, strict=True)},
             heatmap=heatmap,
             features=pooled,
+            differential=self._differential("single_view", logits[None], p, grade),
             **ood,
         )
+
+    def _differential(
+        self, answer: str, logits: np.ndarray, p: float, grade: int
+    ) -> Differential | None:
+        """The differential of an answer from its ``(V, C)`` view logits (mean log-softmax)."""
+        dmap = self.differential_maps.get(answer)
+        if dmap is None:
+            return None
+        return dmap.differential(log_softmax(logits).mean(axis=0), p, grade)
 
     def _tta_prediction(
         self, logits: np.ndarray, features: np.ndarray, with_heatmap: bool = True
@@ -389,14 +414,16 @@ class Classifier:
         mean_odds = float(odds.mean())
         p = float(np.asarray(self.tta_calibration.apply(np.array([mean_odds])))[0])
         probs = np.mean([_softmax(lg) for lg in logits], axis=0)
+        grade = int(assign_grade(p, thresholds))
         return dataclasses.replace(
             single,
             p_malignant=p,
             log_odds=mean_odds,
             label="malignant" if p >= thresholds.operating else "benign",
-            grade=int(assign_grade(p, thresholds)),
+            grade=grade,
             class_probs={c: float(v) for c, v in zip(self.classes, probs, strict=True)},
             n_views=interval.n_views,
+            differential=self._differential("tta", logits, p, grade),
             **fields,
         )
 

@@ -28,6 +28,7 @@ import pandas as pd
 from skinapp.analysis import Analysis, AnalysisSettings
 from skinapp.errors import SkinappError
 from skinapp.io import MAX_UPLOAD_BYTES, UPLOAD_LIMIT_TEXT, downscale_max_side, encode_jpeg
+from skinapp.model.verdict import verdict
 from skinapp.pool import AnalysisPool, OnWait, analyze_in_pool
 
 if TYPE_CHECKING:
@@ -71,7 +72,8 @@ CSV_COLUMNS = (
     "file",
     "grade",
     "p_malignant",
-    "label",
+    "dx",
+    "differential",
     "lesion_found",
     "diameter_px",
     "asymmetry",
@@ -111,6 +113,8 @@ class TriageRow:
     colors: tuple[str, ...]
     notes: tuple[str, ...]
     thumbnail: bytes  # JPEG of the outlined photo, long side THUMBNAIL_SIDE
+    dx: str = ""  # the differential's top call (a class code), "" without one
+    differential: str = ""  # its top three with plain names and probabilities
 
 
 @dataclass(frozen=True)
@@ -306,6 +310,8 @@ def _row(name: str, analysis: Analysis) -> TriageRow:
         p_malignant=float(analysis.prediction.p_malignant),
         label=analysis.prediction.label,
         lesion_found=bool(analysis.segmentation.found),
+        dx=verdict(analysis.prediction).top or "",
+        differential=verdict(analysis.prediction).differential_text(),
         diameter_px=None if d is None else float(d.diameter_px),
         asymmetry=None if d is None else float(d.asymmetry),
         colors=() if d is None else tuple(d.colors),
@@ -328,7 +334,8 @@ def to_frame(rows: Sequence[TriageRow]) -> pd.DataFrame:
             "file": [r.name for r in rows],
             "grade": [r.grade for r in rows],
             "p_malignant": [r.p_malignant for r in rows],
-            "label": [r.label for r in rows],
+            "differential": [r.differential for r in rows],
+            "dx": [r.dx for r in rows],
             "lesion_found": [r.lesion_found for r in rows],
             "diameter_px": [r.diameter_px for r in rows],
             "asymmetry": [r.asymmetry for r in rows],

@@ -13,8 +13,9 @@ class FakeClassifier:
     version = "fake0000"
     photometric = None  # no learned quality checks: the fixed rules apply
 
-    def __init__(self, p: float = 0.7, grade: int = 3):
+    def __init__(self, p: float = 0.7, grade: int = 3, differential=None, n_views: int = 1):
         self.p, self.grade, self.inputs = p, grade, []
+        self.differential, self.n_views = differential, n_views
 
     def predict(self, image: np.ndarray, *, tta: bool = False) -> Prediction:
         self.inputs.append(image)
@@ -27,4 +28,6 @@ class FakeClassifier:
             grade=self.grade,
             class_probs={"mel": self.p, "nv": 1 - self.p},
             heatmap=heat,
+            n_views=self.n_views,
+            differential=self.differential,
         )

@@ -2,6 +2,7 @@
 
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -97,3 +98,30 @@ def test_tta_flag_gives_the_apps_answer(tmp_path, sample_paths):
         app = classifier.predict(image, tta=True)
         assert tta.loc[i, "p_malignant"] == pytest.approx(app.p_malignant, abs=1e-4)
         assert tta.loc[i, "grade"] == app.grade
+
+
+@pytest.mark.parametrize("tta", [False, True])
+def test_predict_writes_the_differential_summing_to_one(tmp_path, sample_paths, tta):
+    out = tmp_path / "preds.csv"
+    args = [*map(str, sample_paths), "--out", str(out), "--no-progress"]
+    assert predict.main(args + (["--tta"] if tta else [])) == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns[:7]) == [
+        "image_id",
+        "p_malignant",
+        "prediction",
+        "grade",
+        "ood_score",
+        "ood",
+        "error",
+    ]
+    p_cols = [f"p_{c}" for c in predict.DX_CLASSES]
+    assert set(p_cols) <= set(frame.columns)
+    assert frame["dx"].isin(predict.DX_CLASSES).all()
+    assert np.allclose(frame[p_cols].sum(axis=1), 1.0, atol=1e-4)
+    # the malignant diagnoses sum to p_malignant: the differential and the grade agree
+    assert np.allclose(
+        frame[["p_akiec", "p_bcc", "p_mel"]].sum(axis=1), frame["p_malignant"], atol=1e-4
+    )
+    # never a malignant top call in grade 1
+    assert not frame[frame["grade"] == 1]["dx"].isin(["akiec", "bcc", "mel"]).any()

@@ -52,8 +52,10 @@ def test_report_shows_result_grade_model_version_date_and_disclaimer(analysis):
     assert page.startswith("<!DOCTYPE html>")
     assert "abc123def456" in page
     assert "2026-03-04 15:30 UTC" in page
-    assert "83.0%" in page and "malignant" in page
+    assert "83.0%" in page
     assert "3 of 3" in page
+    # one verdict: the grade, no benign/malignant word about the lesion
+    assert "Model result" not in page and ">malignant<" not in page
     assert GRADE_TEXT[3].split(":")[0] in page
     assert "not a diagnosis" in page
     assert "not a cancer stage" in page
@@ -169,3 +171,30 @@ def test_descriptor_rows_read_like_abcd():
 def test_descriptor_rows_without_scale_say_so():
     rows = descriptor_rows({"diameter_px": 99.6})
     assert rows == [("D", "Diameter (largest distance across)", "100 px (no scale given)")]
+
+
+def test_report_shows_the_differential_with_plain_names_and_the_answer():
+    from skinapp.model.differential import Differential
+
+    diff = Differential(
+        probs={
+            "akiec": 0.01,
+            "bcc": 0.02,
+            "bkl": 0.12,
+            "df": 0.03,
+            "mel": 0.05,
+            "nv": 0.75,
+            "vasc": 0.02,
+        },
+        top="nv",
+        malignant=("akiec", "bcc", "mel"),
+    )
+    fake = FakeClassifier(p=0.08, grade=2, differential=diff, n_views=8)
+    page = render_report(
+        analyze(read_image(SAMPLE), AnalysisSettings(), fake), model_version="v", created_at=WHEN
+    )
+    assert "Differential diagnosis" in page
+    assert "melanocytic nevus (mole)</td><td>75.0%" in page
+    assert "seborrheic keratosis / benign keratosis</td><td>12.0%" in page
+    assert "8-view TTA" in page
+    assert page.index("melanocytic nevus") < page.index("seborrheic keratosis")

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from skinapp.model.differential import plain_name
+
 
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
@@ -329,16 +331,6 @@ EVIDENCE_FILES = {
     "folds": "folds.json",
 }
 
-DX_NAMES = {
-    "mel": "melanoma",
-    "bcc": "basal cell carcinoma",
-    "akiec": "actinic keratosis / Bowen's disease",
-    "nv": "melanocytic nevus",
-    "bkl": "benign keratosis",
-    "df": "dermatofibroma",
-    "vasc": "vascular lesion",
-}
-
 
 def _ci(block: dict | None) -> str:
     """``0.905 (0.889–0.922)`` from a dict with ``auc, low, high``; explains a missing AUC."""
@@ -368,7 +360,7 @@ def _diagnosis_section(ev: dict | None) -> str:
         return _missing("evidence.json", "python -m skinapp.evaluate")
     th = ev["thresholds"]
     rows = "\n".join(
-        f"| {d['dx']} ({DX_NAMES.get(d['dx'], d['dx'])}) | {d['label']} | {d['n']} | "
+        f"| {d['dx']} ({plain_name(d['dx'])}) | {d['label']} | {d['n']} | "
         f"{_pct(d['share_grade1'])} | {_pct(d['share_grade2'])} | {_pct(d['share_grade3'])} | "
         + (
             f"{_pct(d['sensitivity_operating'])} | {_pct(d['sensitivity_t1'])} |"

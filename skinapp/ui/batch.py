@@ -166,7 +166,10 @@ def result_table(frame: pd.DataFrame) -> int | None:
             "p_malignant": st.column_config.ProgressColumn(
                 "Probability", min_value=0.0, max_value=1.0, format="percent", width=110
             ),
-            "label": "Result",
+            "differential": st.column_config.TextColumn(
+                "Differential (top call first)", width="large"
+            ),
+            "dx": None,
             "lesion_found": st.column_config.CheckboxColumn("Lesion found"),
             "diameter_px": st.column_config.NumberColumn("Diameter (px)", format="%.0f"),
             "asymmetry": st.column_config.NumberColumn("Asymmetry", format="%.2f"),

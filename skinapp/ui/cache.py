@@ -31,6 +31,7 @@ import streamlit as st
 
 from skinapp.analysis import Analysis, AnalysisSettings
 from skinapp.errors import SkinappError
+from skinapp.model.differential import plain_name
 from skinapp.pool import OnWait, analyze_in_pool, default_settings, waiting_message
 from skinapp.serving import Classifier, default_model_dir
 from skinapp.ui import sessions
@@ -48,16 +49,6 @@ __all__ = [
 ]
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
-
-_DX_NAMES = {
-    "mel": "melanoma",
-    "nv": "melanocytic nevus",
-    "bcc": "basal cell carcinoma",
-    "akiec": "actinic keratosis / intraepithelial carcinoma",
-    "bkl": "benign keratosis",
-    "df": "dermatofibroma",
-    "vasc": "vascular lesion",
-}
 
 
 # === Model ===
@@ -228,7 +219,7 @@ def sample_catalog() -> dict[str, str]:
     """``{image_id: "ISIC_0000309 · melanoma (malignant)"}`` for the bundled samples."""
     meta = pd.read_csv(SAMPLES_DIR / "metadata.csv")
     return {
-        row.image_id: f"{row.image_id} · {_DX_NAMES.get(row.dx, row.dx)} ({row.label})"
+        row.image_id: f"{row.image_id} · {plain_name(row.dx)} ({row.label})"
         for row in meta.itertuples()
         if (SAMPLES_DIR / f"{row.image_id}.jpg").is_file()
     }

@@ -20,6 +20,7 @@ from skinapp.ui import cache, views
 __all__ = [
     "OOD_MESSAGE",
     "dashboard_section",
+    "differential_metrics",
     "is_ood",
     "ood_warning",
     "performance_metrics",
@@ -85,8 +86,14 @@ def result_or_warning(analysis: Analysis, metrics: Mapping[str, Any] | None) -> 
     if is_ood(analysis):
         ood_warning(analysis)
     else:
-        views.result_card(analysis, metrics)
+        views.result_card(analysis, metrics, differential_metrics(analysis))
         uncertainty_note(analysis)
+
+
+def differential_metrics(analysis: Analysis) -> Mapping[str, Any] | None:
+    """The block of ``differential.json`` measured for this answer (TTA or single view)."""
+    answer = "tta" if analysis.prediction.n_views > 1 else "single_view"
+    return (cache.model_json("differential.json") or {}).get(answer)
 
 
 def uncertainty_note(analysis: Analysis) -> None:
@@ -129,7 +136,7 @@ def summary_frame(results: list[tuple[str, Analysis]]) -> pd.DataFrame:
     frame["Risk grade"] = [
         "not shown" if o else str(g) for o, g in zip(ood, frame["Risk grade"], strict=True)
     ]
-    frame.loc[ood, ["Result", "Probability of malignancy"]] = "not a dermoscopic image?"
+    frame.loc[ood, ["Most likely", "Probability of malignancy"]] = "not a dermoscopic image?"
     frame["Photo quality"] = [
         "ok" if a.quality is None or a.quality.ok else ", ".join(c.name for c in a.quality.failed)
         for _, a in results

@@ -15,12 +15,14 @@ import streamlit as st
 
 from skinapp.analysis import STEP_LABELS, Analysis
 from skinapp.heatmap import BLANK_NOTE, HEATMAP_CAPTION, HEATMAP_HELP, is_blank, legend_bar
-from skinapp.model.grading import GRADE_DISCLAIMER, GRADE_TEXT
+from skinapp.model.grading import GRADE_DISCLAIMER
+from skinapp.model.verdict import Verdict, verdict
 from skinapp.report_html import descriptor_rows
 
 __all__ = [
     "DISCLAIMER_LINE",
     "descriptor_table",
+    "differential_section",
     "disclaimer",
     "flatten_numbers",
     "fmt",
@@ -192,22 +194,28 @@ def _pct(value: float | None) -> str:
     return fmt(value, ".0%")
 
 
-def result_card(analysis: Analysis, metrics: Mapping[str, Any] | None) -> None:
-    """Benign/malignant, calibrated probability, risk grade with its meaning, and the model's
-    measured sensitivity/specificity at the threshold that made the call."""
+def result_card(
+    analysis: Analysis,
+    metrics: Mapping[str, Any] | None,
+    differential_metrics: Mapping[str, Any] | None = None,
+) -> None:
+    """The verdict (:func:`skinapp.model.verdict.verdict`): the risk grade with its meaning and
+    the calibrated probability, the differential diagnosis beside it, and the measured
+    performance of this answer (TTA or single view, said so)."""
     pred = analysis.prediction
-    grade = int(pred.grade)
+    v = verdict(pred)
+    grade = v.grade
     with st.container(border=True):
-        c1, c2, c3 = st.columns(3)
-        c1.metric("Model result", pred.label.capitalize())
+        c1, c2 = st.columns(2)
+        c1.metric("Risk grade", f"{grade} of 3", help="A risk grade, not a cancer stage.")
         c2.metric(
             "Malignancy probability",
-            f"{pred.p_malignant:.1%}",
+            f"{v.p_malignant:.1%}",
             help="Calibrated on held-out validation data: among lesions given this value, "
-            "about this share were malignant.",
+            f"about this share were malignant. Answer: {v.answer}.",
         )
-        c3.metric("Risk grade", f"{grade} of 3", help="A risk grade, not a cancer stage.")
-        st.markdown(f":{_GRADE_COLOR[grade]}-badge[Risk grade {grade}] **{GRADE_TEXT[grade]}**")
+        st.markdown(f":{_GRADE_COLOR[grade]}-badge[Risk grade {grade}] **{v.advice}**")
+        differential_section(v, differential_metrics)
         perf = performance_at_operating(metrics)
         if perf is None:
             st.caption("Measured performance unavailable: no metrics.json next to the model.")
@@ -219,9 +227,10 @@ def result_card(analysis: Analysis, metrics: Mapping[str, Any] | None) -> None:
                 else ""
             )
             st.caption(
-                f"Measured on {perf['n']} held-out test lesions at the operating threshold "
-                f"(p ≥ {perf['threshold']:.3f}): sensitivity {_pct(perf['sensitivity'])}, "
-                f"specificity {_pct(perf['specificity'])}.{grade_line}"
+                f"This answer ({v.answer}) measured on {perf['n']} held-out test lesions at "
+                f"its operating threshold (p ≥ {perf['threshold']:.3f}): sensitivity "
+                f"{_pct(perf['sensitivity'])}, specificity {_pct(perf['specificity'])}."
+                f"{grade_line}"
                 + (
                     " These figures were measured on original photos, not on Lab-preprocessed ones."
                     if analysis.model_input == "preprocessed"
@@ -229,6 +238,49 @@ def result_card(analysis: Analysis, metrics: Mapping[str, Any] | None) -> None:
                 )
             )
         st.caption(GRADE_DISCLAIMER)
+
+
+def differential_section(v: Verdict, measured: Mapping[str, Any] | None = None) -> None:
+    """The top diagnoses with plain names and calibrated probabilities (or why there are none).
+
+    ``measured`` is the answer's block of ``differential.json`` (its ``test`` metrics).
+    """
+    if not v.differential:
+        st.caption(
+            "No differential diagnosis: the model folder has no differential.json for this "
+            "model (`python -m skinapp.model.differential_report` makes it)."
+        )
+        return
+    st.markdown("**Differential diagnosis** (top call first, then by probability)")
+    rows = pd.DataFrame(
+        {
+            "Diagnosis": [line.name for line in v.differential],
+            "Probability": [line.probability for line in v.differential],
+        }
+    )
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Probability": st.column_config.ProgressColumn(
+                "Probability", format="percent", min_value=0.0, max_value=1.0
+            )
+        },
+    )
+    test = (measured or {}).get("test") or {}
+    quality = (
+        f" Top call on the test split ({v.answer}): balanced accuracy "
+        f"{test['balanced_accuracy']:.0%} over the seven diagnoses."
+        if test.get("balanced_accuracy") is not None
+        else ""
+    )
+    st.caption(
+        f"Calibrated probabilities ({v.answer}). Melanoma, basal cell carcinoma and actinic "
+        f"keratosis together: {v.p_malignant:.1%}, the probability the risk grade is read "
+        f"from. The first line is the model's top call, chosen to be fair to rare "
+        f"diagnoses, so it can differ from the likeliest line.{quality}"
+    )
 
 
 def descriptor_table(analysis: Analysis) -> None:
@@ -285,7 +337,7 @@ def summary_frame(results: list[tuple[str, Analysis]]) -> pd.DataFrame:
         [
             {
                 "Image": name,
-                "Result": a.prediction.label,
+                "Most likely": _top_name(a.prediction),
                 "Probability of malignancy": f"{a.prediction.p_malignant:.1%}",
                 "Risk grade": int(a.prediction.grade),
                 "Lesion found": "yes" if a.segmentation.found else "no",
@@ -318,6 +370,11 @@ def same_aspect(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return canvas
 
 
+def _top_name(prediction: Any) -> str:
+    v = verdict(prediction, k=1)
+    return v.differential[0].name if v.differential else "n/a"
+
+
 def pipeline_strip(analysis: Analysis) -> None:
     """Every intermediate image of the pipeline in one row, in order, at one height (the
     square model input is shown on a white band, not stretched)."""
@@ -341,7 +398,7 @@ def probability_effect(analysis: Analysis) -> None:
         f"{validated.p_malignant:.1%}",
         help="What Diagnose reports with default settings.",
     )
-    cols[0].caption(f"{validated.label} · risk grade {validated.grade}")
+    cols[0].caption(f"risk grade {validated.grade} · {_top_name(validated)}")
     if other is None:
         cols[1].caption("The preprocessed image was not classified.")
         return
@@ -353,7 +410,7 @@ def probability_effect(analysis: Analysis) -> None:
         delta_color="off",
         help="The same model given the pipeline output above (not how it was validated).",
     )
-    cols[1].caption(f"{other.label} · risk grade {other.grade}")
+    cols[1].caption(f"risk grade {other.grade} · {_top_name(other)}")
 
 
 def cross_validation_caption(folds: Mapping[str, Any] | None) -> str:
