@@ -15,10 +15,16 @@ st.subheader("Intended use")
 st.markdown(
     "- **Who:** clinicians, as a second look at a **dermoscopic** photo of **one** skin "
     "lesion; students, to learn what each image-processing step does (Preprocessing Lab).\n"
-    "- **What it gives:** a calibrated probability that the lesion is malignant (melanoma, "
-    "basal cell carcinoma, actinic keratosis / intraepithelial carcinoma), a benign/malignant "
-    "call, a risk grade 1–3, the lesion outline, ABCD measurements and a heat map of the "
-    "image regions that drove the estimate.\n"
+    "- **What it gives:** a **risk grade 1–3** (the answer), read from a calibrated "
+    "probability that the lesion is malignant (melanoma, basal cell carcinoma, actinic "
+    "keratosis / intraepithelial carcinoma); beside it a **differential diagnosis**: "
+    "calibrated probabilities over seven diagnoses (the malignant ones sum to that "
+    "probability) and a top call chosen to be fair to rare diagnoses; the lesion outline, "
+    "ABCD measurements and a heat map of the image regions that drove the estimate.\n"
+    "- **Which answer:** Diagnose averages the 8 flips and quarter turns of the photo "
+    "(8-view TTA) under its own calibration; every figure shown with it is measured for that "
+    "answer. `predict` gives one view unless run with `--tta`; single-view figures are "
+    "labelled so.\n"
     "- **What it is not:** a diagnosis, a triage decision on its own, or a cancer stage."
 )
 
@@ -26,9 +32,11 @@ st.subheader("How to read the grade")
 st.table({"Grade": [f"Grade {g}" for g in GRADE_TEXT], "Meaning": list(GRADE_TEXT.values())})
 st.markdown(
     "The grade comes only from the model's calibrated probability, cut at two thresholds "
-    "chosen on held-out validation data: grade 1 keeps about 95 % of malignant lesions out, "
-    "grade 3 keeps about 90 % of benign lesions out. The Model Dashboard shows how often each "
-    "grade was malignant in the test set."
+    "chosen on held-out validation data for the app's answer (8-view TTA): grade 1 keeps "
+    "about 95 % of malignant lesions out, grade 3 keeps about 90 % of benign lesions out. "
+    "No benign/malignant word is shown: the grade says how worried to be, the differential "
+    "what the lesion most likely is. The Model Dashboard shows how often each grade was "
+    "malignant in the test set."
 )
 st.caption(GRADE_DISCLAIMER)
 

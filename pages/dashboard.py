@@ -3,6 +3,7 @@
 import streamlit as st
 
 from skinapp.ui import cache, charts, state, threshold, views
+from skinapp.ui import differential as differential_views
 from skinapp.ui import evidence as evidence_views
 from skinapp.ui import trust as trust_views
 
@@ -22,15 +23,18 @@ th = metrics["thresholds"]
 
 # A compact summary first (on a phone the cards sit two abreast, the details in tabs below).
 if predictions is not None:
-    st.markdown(f"**In plain words.** {threshold.grade_sentence(predictions, th['t1'], th['t2'])}")
+    st.markdown(
+        "**In plain words (single view).** "
+        + threshold.grade_sentence(predictions, th["t1"], th["t2"])
+    )
+differential = cache.model_json("differential.json")
 with views.phone_grid("dashboard-cards"):
-    views.metric_cards(metrics)
+    differential_views.headline(metrics, cache.model_json("trust.json"), differential)
 st.caption(
     f"Model {extra.get('model_version', 'n/a')} · evaluated {metrics.get('created', 'n/a')} · "
     "every number and chart is read from the saved evaluation files. Headline numbers are on "
     "the held-out test split."
 )
-trust_views.app_answer_caption()
 
 roc, pr = cache.model_csv("roc.csv"), cache.model_csv("pr.csv")
 # Only the open tab runs (and draws its charts): the page loads in a fraction of the time.
@@ -45,12 +49,14 @@ tabs = st.tabs(
         "Model card",
         "Evidence",
         "Trust",
+        "Differential diagnosis",
     ],
     key=state.DASHBOARD_TAB,
     on_change="rerun",
 )
 if tabs[0].open:
     with tabs[0]:
+        st.caption(differential_views.SINGLE_VIEW_NOTE)
         operating = float(th["operating"])
         value = st.slider(
             "Threshold on the calibrated probability",
@@ -101,6 +107,7 @@ if tabs[0].open:
                 right.plotly_chart(charts.confusion_figure(confusion), key="confusion")
 if tabs[1].open:
     with tabs[1]:
+        st.caption(differential_views.SINGLE_VIEW_NOTE)
         calibration = cache.model_csv("calibration.csv")
         if calibration is not None:
             st.plotly_chart(charts.reliability_figure(calibration))
@@ -113,6 +120,7 @@ if tabs[1].open:
         )
 if tabs[2].open:
     with tabs[2]:
+        st.caption(differential_views.SINGLE_VIEW_NOTE)
         grades = cache.model_csv("grades.csv")
         st.caption(
             f"Grade 1: p < {th['t1']:.3f} · grade 2: {th['t1']:.3f} ≤ p < {th['t2']:.3f} · "
@@ -125,6 +133,7 @@ if tabs[2].open:
             st.dataframe(views.grade_table(grades), hide_index=True, width="stretch")
 if tabs[3].open:
     with tabs[3]:
+        st.caption(differential_views.SINGLE_VIEW_NOTE)
         st.dataframe(views.group_table(metrics), hide_index=True, width="stretch")
 if tabs[4].open:
     with tabs[4]:
@@ -152,3 +161,6 @@ if tabs[7].open:
 if tabs[8].open:
     with tabs[8]:
         trust_views.dashboard_section()
+if tabs[9].open:
+    with tabs[9]:
+        differential_views.differential_tab(differential)

@@ -7,6 +7,11 @@
 2. Runs the serving classifier (the same code the app uses) over the ``val`` and ``test``
    splits, fits temperature scaling and the grade thresholds on ``val`` only.
 3. Writes the metrics files the dashboard reads, ``test_predictions.csv`` and ``MODEL_CARD.md``.
+
+``--trust`` also fits the OOD detector and the TTA calibration (``trust.json``);
+``--differential`` (after them: it needs the TTA calibration) fits the differential diagnosis
+on ``val`` and measures it on ``test`` for the app's 8-view TTA answer and for one view
+(``differential.json``; :mod:`skinapp.model.differential_report`, which also runs alone).
 """
 
 from __future__ import annotations
@@ -53,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also fit the OOD detector and TTA calibration and measure the quality checks "
         "(writes trust.json and ood.npz; skinapp.measure_trust)",
+    )
+    p.add_argument(
+        "--differential",
+        action="store_true",
+        help="also fit the seven-class differential diagnosis on val and measure it on test "
+        "(writes differential.json; skinapp.model.differential_report)",
     )
     return p
 
@@ -170,6 +181,26 @@ def main(argv: list[str] | None = None) -> int:
 
         run_trust(data_dir, model_dir, seed=args.seed, command=extra["evaluate_command"])
         write_model_card(model_dir, metrics, config)  # again: the card quotes trust.json
+    if args.differential:
+        from skinapp.model.differential_report import split_view_logits, write_differential
+
+        served = Classifier(model_dir)  # calibrated, with the TTA map just written
+        splits = {name: split_view_logits(served, data_dir, part) for name, part in parts.items()}
+        report = write_differential(
+            model_dir,
+            splits["val"],
+            splits["test"],
+            served,
+            command=extra["evaluate_command"],
+            seed=args.seed,
+        )
+        write_model_card(model_dir, metrics, config)  # again: the card quotes differential.json
+        t = report["tta"]["test"]
+        print(
+            f"differential (8-view TTA, test): balanced accuracy "
+            f"{format_number(t['balanced_accuracy'])}, melanoma-vs-rest AUC "
+            f"{format_number(t['melanoma_vs_rest_auc'])}"
+        )
     return 0
 
 

@@ -172,12 +172,14 @@ def _differential(v: Verdict) -> str:
     if not v.differential:
         return '<p class="meta">No differential diagnosis for this model.</p>'
     rows = "".join(
-        f"<tr><td>{html.escape(line.name)}</td><td>{line.probability:.1%}</td></tr>"
+        f"<tr><td>{html.escape(line.name)}</td><td>{line.probability:.1%}</td>"
+        f"<td>{'top call' if line.code == v.top else ''}</td></tr>"
         for line in v.differential
     )
     return (
-        "<h3>Differential diagnosis (top call first, then by probability)</h3>"
-        f"<table><tr><th>Diagnosis</th><th>Probability (calibrated)</th></tr>{rows}</table>"
+        "<h3>Differential diagnosis (most likely first)</h3>"
+        "<table><tr><th>Diagnosis</th><th>Probability (calibrated)</th><th></th></tr>"
+        f"{rows}</table>"
         f'<p class="meta">Answer: {html.escape(v.answer)}. Melanoma, basal cell carcinoma '
         f"and actinic keratosis together: {v.p_malignant:.1%}, the probability the risk grade "
         "is read from.</p>"

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from skinapp.heatmap import BLANK_NOTE, HEATMAP_CAPTION, is_blank
+from skinapp.model.verdict import verdict
 from skinapp.pdf_layout import (
     MUTED,
     CaseInfo,
@@ -161,9 +162,15 @@ def render_pdf(
             size=8.5,
             style="B",
         )
-    differential = differential_rows(getattr(pred, "differential", None))
+    v = verdict(pred)
+    differential = differential_rows(
+        [
+            (line.name + (" (top call)" if line.code == v.top else ""), line.probability)
+            for line in v.differential
+        ]
+    )
     if differential:
-        doc.heading("Differential (most likely first)")
+        doc.heading(f"Differential (most likely first; calibrated, {v.answer})")
         doc.rows(differential, first=85)
     doc.heading("Images")
     doc.images(

@@ -104,10 +104,24 @@ def test_no_file_name_and_no_image_metadata(analysis):
 
 
 def test_differential_is_listed_when_the_prediction_has_one(analysis):
+    from skinapp.model.differential import Differential
+
     class WithDifferential:
         def __init__(self, pred):
             self.__dict__.update(dataclasses.asdict(pred))
-            self.differential = {"melanoma": 0.61, "nevus": 0.3, "basal_cell_carcinoma": 0.09}
+            self.differential = Differential(
+                probs={
+                    "akiec": 0.0,
+                    "bcc": 0.09,
+                    "bkl": 0.0,
+                    "df": 0.0,
+                    "mel": 0.61,
+                    "nv": 0.3,
+                    "vasc": 0.0,
+                },
+                top="mel",
+                malignant=("akiec", "bcc", "mel"),
+            )
 
     pdf = render_pdf(
         dataclasses.replace(analysis, prediction=WithDifferential(analysis.prediction)),
@@ -116,7 +130,7 @@ def test_differential_is_listed_when_the_prediction_has_one(analysis):
     )
     text = _flat(_text(pdf))
     assert "Differential" in text
-    assert text.index("melanoma 61.0%") < text.index("nevus 30.0%")
+    assert text.index("melanoma (top call) 61.0%") < text.index("melanocytic nevus (mole) 30.0%")
     assert "basal cell carcinoma 9.0%" in text
     assert differential_rows(None) == []
     assert differential_rows([("a", 0.2), ("b", 0.5)]) == [("b", "50.0%"), ("a", "20.0%")]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from skinapp.model.card_differential import differential_section
 from skinapp.model.differential import plain_name
 
 
@@ -290,6 +291,8 @@ lesions above it), grade 3 if p ≥ t2 = {format_number(th["t2"])} (specificity 
 
 ### The app's answer: test-time augmentation
 {_tta_text((evidence or {}).get("trust"), extra.get("model_version"))}
+### Differential diagnosis (seven classes)
+{differential_section((evidence or {}).get("differential"), extra.get("model_version"))}
 ### Photo-quality checks
 {_quality_text((evidence or {}).get("trust"))}
 {render_evidence(evidence or {}, metrics)}
@@ -329,6 +332,7 @@ EVIDENCE_FILES = {
     "ablation": "ablation.json",
     "trust": "trust.json",
     "folds": "folds.json",
+    "differential": "differential.json",
 }
 
 

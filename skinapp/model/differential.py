@@ -276,12 +276,14 @@ class Differential:
         return float(sum(p for c, p in self.probs.items() if c in self.malignant))
 
     def ranked(self, k: int | None = None) -> list[tuple[str, float]]:
-        """``(code, probability)`` best first; the top call first even when not the likeliest."""
-        rest = sorted(
-            ((c, p) for c, p in self.probs.items() if c != self.top), key=lambda cp: -cp[1]
-        )
-        out = [(self.top, self.probs[self.top]), *rest]
-        return out if k is None else out[:k]
+        """``(code, probability)`` most likely first, the first ``k``; the top call is added
+        at the end when it is not among them (it is chosen to be fair to rare diagnoses, so it
+        need not be the likeliest)."""
+        order = sorted(self.probs.items(), key=lambda cp: -cp[1])
+        out = order if k is None else order[:k]
+        if self.top not in {c for c, _ in out}:
+            out = [*out, (self.top, self.probs[self.top])]
+        return out
 
 
 @dataclass(frozen=True)

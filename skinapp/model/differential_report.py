@@ -99,8 +99,13 @@ def _log_loss(probs: np.ndarray, y: np.ndarray) -> float:
 
 
 def _cv_log_loss(inputs, y, groups, classes, malignant, method, seed) -> float:
-    """Lesion-grouped cross-validated log-loss of a scaling method on one split."""
-    cv = StratifiedGroupKFold(N_FOLDS, shuffle=True, random_state=seed)
+    """Lesion-grouped cross-validated log-loss of a scaling method on one split (None when a
+    class has too few lesions to cross-validate)."""
+    counts = np.bincount(y, minlength=len(classes))
+    folds = min(N_FOLDS, int(counts[counts > 0].min()))
+    if folds < 2:
+        return None
+    cv = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
     out = np.zeros((len(y), len(classes)))
     z, p = inputs["log_probs"], inputs["p_malignant"]
     for train, held in cv.split(z, y, groups):
@@ -141,7 +146,9 @@ def differential_metrics(
         "accuracy": float(np.mean(top == y)),
         "log_loss": _log_loss(probs, y),
         "melanoma_vs_rest_auc": per_class.get("mel", {}).get("roc_auc_ovr"),
-        "malignant_vs_benign_auc": float(roc_auc_score(y_mal, probs[:, mask].sum(1))),
+        "malignant_vs_benign_auc": (
+            float(roc_auc_score(y_mal, probs[:, mask].sum(1))) if 0 < y_mal.sum() < len(y) else None
+        ),
         "per_class": per_class,
         "confusion": {
             "labels": list(classes),
@@ -168,7 +175,8 @@ def fit_answer(
     cv_loss = {
         m: _cv_log_loss(vin, val["y"], val["groups"], classes, malignant, m, seed) for m in METHODS
     }
-    method = min(cv_loss, key=cv_loss.get)
+    scored = {m: v for m, v in cv_loss.items() if v is not None}
+    method = min(scored, key=scored.get) if scored else "vector"
     dmap = fit_differential(
         vin["log_probs"],
         val["y"],
@@ -190,7 +198,8 @@ def fit_answer(
     report = {
         "calibration": dmap.to_dict(),
         "method_choice": {
-            "rule": f"lowest lesion-grouped {N_FOLDS}-fold cross-validated log-loss on val",
+            "rule": f"lowest lesion-grouped {N_FOLDS}-fold cross-validated log-loss on val "
+            "(vector scaling when a class is too rare to cross-validate)",
             "cv_log_loss": cv_loss,
             "chosen": method,
         },

@@ -70,7 +70,10 @@ class Verdict:
     answer : str
         :func:`answer_label` of the answer.
     differential : tuple of DifferentialLine
-        The top diagnoses, the top call first; empty without a differential map.
+        The likeliest diagnoses, most likely first (plus the top call if it is not among
+        them); empty without a differential map.
+    top : str or None
+        The top call's code (:mod:`skinapp.model.differential`), None without a differential.
     """
 
     grade: int
@@ -79,15 +82,20 @@ class Verdict:
     p_malignant: float
     answer: str
     differential: tuple[DifferentialLine, ...]
+    top: str | None = None
 
     @property
-    def top(self) -> str | None:
-        """The top call's code, or None without a differential."""
-        return self.differential[0].code if self.differential else None
+    def top_name(self) -> str | None:
+        """The plain name of the top call, or None without a differential."""
+        return None if self.top is None else plain_name(self.top)
 
     def differential_text(self) -> str:
-        """The differential on one line: ``"nevus 71% · keratosis 12% · melanoma 9%"``."""
-        return " · ".join(line.text() for line in self.differential)
+        """The differential on one line, the top call marked:
+        ``"melanocytic nevus (mole) 71% (top call) · … · melanoma 9%"``."""
+        return " · ".join(
+            line.text() + (" (top call)" if line.code == self.top else "")
+            for line in self.differential
+        )
 
 
 def verdict(prediction: Any, k: int = 3) -> Verdict:
@@ -116,4 +124,5 @@ def verdict(prediction: Any, k: int = 3) -> Verdict:
         p_malignant=float(prediction.p_malignant),
         answer=answer_label(getattr(prediction, "n_views", 1)),
         differential=lines,
+        top=None if diff is None else diff.top,
     )

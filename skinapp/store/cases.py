@@ -22,7 +22,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from skinapp.store.config import StoreConfig, store_config
 from skinapp.store.db import IMMEDIATE, create_store_engine, upgrade
 from skinapp.store.errors import StoreError, StoreUnavailableError
-from skinapp.store.records import NewVisit, Visit, check_notes, check_pseudonym, visit_from_row
+from skinapp.store.records import (
+    NewVisit,
+    Visit,
+    check_notes,
+    check_pseudonym,
+    visit_differential_text,
+    visit_from_row,
+)
 from skinapp.store.schema import audit_events, visit_images, visits
 
 __all__ = ["EXPORT_COLUMNS", "CaseStore", "open_store"]
@@ -52,6 +59,7 @@ EXPORT_COLUMNS = (
     "color_count",
     "colors",
     "notes",
+    "differential",
     "image_file",
 )
 
@@ -123,6 +131,7 @@ class CaseStore:
             "settings": visit.settings,
             "contour": visit.contour,
             "notes": visit.notes,
+            "differential": visit.differential,
         }
         with self._write() as conn:
             visit_id = conn.execute(insert(visits).returning(visits.c.id), row).scalar_one()
@@ -317,6 +326,7 @@ def _export_row(visit: Visit, image_name: str) -> dict[str, object]:
         "color_count": d.get("color_count", ""),
         "colors": " ".join(d.get("colors", [])),
         "notes": visit.notes,
+        "differential": visit_differential_text(visit),
         "image_file": f"images/{image_name}",
     }
 

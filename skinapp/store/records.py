@@ -20,6 +20,8 @@ import cv2
 import numpy as np
 
 from skinapp.io import encode_jpeg
+from skinapp.model.differential import Differential, plain_name
+from skinapp.model.verdict import answer_label
 from skinapp.store.errors import CaseInputError
 
 if TYPE_CHECKING:
@@ -35,7 +37,12 @@ __all__ = [
     "check_lesion_id",
     "check_notes",
     "check_pseudonym",
+    "differential_record",
     "new_visit",
+    "simplify_contour",
+    "visit_differential",
+    "visit_differential_text",
+    "visit_from_row",
 ]
 
 #: Stored photos are JPEG at this quality (see the README's "Case history" for the sizes
@@ -176,6 +183,7 @@ class NewVisit:
     image: bytes  # JPEG, metadata-free
     media_type: str = IMAGE_MEDIA_TYPE
     notes: str = ""
+    differential: dict[str, Any] | None = None
 
     @property
     def sha256(self) -> str:
@@ -202,6 +210,7 @@ class Visit:
     settings: dict[str, Any]
     contour: list[list[int]] = field(default_factory=list)
     notes: str = ""
+    differential: dict[str, Any] | None = None  # see differential_record()
 
     @property
     def contour_array(self) -> np.ndarray:
@@ -249,6 +258,44 @@ def new_visit(
         contour=simplify_contour(analysis.segmentation.contour),
         image=encode_jpeg(image, quality=IMAGE_QUALITY),
         notes=check_notes(notes),
+        differential=differential_record(analysis.prediction),
+    )
+
+
+def differential_record(prediction: Any) -> dict[str, Any] | None:
+    """What a visit stores of the differential: the top call, the calibrated probability of
+    every diagnosis (rounded) and which answer they describe; None without a differential."""
+    diff = getattr(prediction, "differential", None)
+    if diff is None:
+        return None
+    return {
+        "top": diff.top,
+        "probs": {code: round(float(p), 4) for code, p in diff.probs.items()},
+        "malignant": list(diff.malignant),
+        "answer": answer_label(getattr(prediction, "n_views", 1)),
+    }
+
+
+def visit_differential(visit: Any) -> Differential | None:
+    """The stored differential of a visit as a :class:`Differential` (None if not stored)."""
+    record = getattr(visit, "differential", None)
+    if not record or not record.get("probs"):
+        return None
+    return Differential(
+        probs={str(c): float(p) for c, p in record["probs"].items()},
+        top=str(record.get("top", "")),
+        malignant=tuple(record.get("malignant", ())),
+    )
+
+
+def visit_differential_text(visit: Any, k: int = 3) -> str:
+    """``"melanocytic nevus (mole) 71% · … "`` for a stored visit ("" if none stored)."""
+    diff = visit_differential(visit)
+    if diff is None:
+        return ""
+    return " · ".join(
+        f"{plain_name(code)} {p:.0%}" + (" (top call)" if code == diff.top else "")
+        for code, p in diff.ranked(k)
     )
 
 
@@ -283,4 +330,5 @@ def visit_from_row(row: Mapping[str, Any]) -> Visit:
         settings=row["settings"] or {},
         contour=row["contour"] or [],
         notes=row.get("notes") or "",
+        differential=row.get("differential"),
     )

@@ -60,6 +60,8 @@ visits = Table(
     Column("settings", JSON, nullable=False),
     Column("contour", JSON, nullable=False),
     Column("notes", Text, nullable=False, server_default=""),
+    # {"top": code, "probs": {code: p}, "answer": "8-view TTA"}; None before revision 0004
+    Column("differential", JSON, nullable=True),
     Index("ix_visits_patient_lesion_date", "pseudonym", "lesion_id", "visit_date"),
 )
 

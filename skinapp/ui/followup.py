@@ -24,6 +24,7 @@ from skinapp.store.change import (
     assess_lesion,
 )
 from skinapp.store.compare import align_on_lesion, align_pair, blend, flicker_gif
+from skinapp.store.records import visit_differential_text
 from skinapp.ui.charts import ALERT, PRIMARY
 
 __all__ = [
@@ -122,6 +123,7 @@ def timeline_frame(visits: Sequence[Visit]) -> pd.DataFrame:
                 "Days since previous": days,
                 "Risk grade": v.grade,
                 "Probability": v.p_malignant,
+                "Differential": visit_differential_text(v) or "not stored",
                 f"Area ({area_unit})": area,
                 f"Diameter ({diameter_unit})": diameter,
                 "Asymmetry": d.get("asymmetry"),

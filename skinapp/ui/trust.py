@@ -218,23 +218,6 @@ def _photometric_caption(quality: Mapping[str, Any]) -> str:
     )
 
 
-def app_answer_caption() -> None:
-    """Under the headline cards: the app's own (TTA) figures, when it uses TTA."""
-    tta = (cache.model_json("trust.json") or {}).get("tta") or {}
-    test = tta.get("test")
-    if not (tta.get("used_in_app") and test):
-        return
-    auc, tm = test["roc_auc"], test["threshold_metrics"]
-    st.caption(
-        f"The cards are single-view scores (one pass; `predict`'s default). The Diagnose page "
-        f"averages the {tta.get('n_views', 8)} flips and quarter turns of the photo, with its "
-        f"own calibration: on the same test lesions ROC AUC {auc['auc']:.3f} (95% CI "
-        f"{auc['low']:.3f}–{auc['high']:.3f}), sensitivity {tm['sensitivity']:.0%}, specificity "
-        f"{tm['specificity']:.0%}, balanced accuracy {tm['balanced_accuracy']:.0%}, ECE "
-        f"{test['ece']:.3f} (see Trust below)."
-    )
-
-
 def dashboard_section() -> None:
     """Photo quality, out-of-distribution and TTA results from ``trust.json``."""
     trust = cache.model_json("trust.json")

@@ -251,10 +251,12 @@ def differential_section(v: Verdict, measured: Mapping[str, Any] | None = None) 
             "model (`python -m skinapp.model.differential_report` makes it)."
         )
         return
-    st.markdown("**Differential diagnosis** (top call first, then by probability)")
+    st.markdown(f"**Differential diagnosis** · top call: **{v.top_name}**")
     rows = pd.DataFrame(
         {
-            "Diagnosis": [line.name for line in v.differential],
+            "Diagnosis": [
+                line.name + (" ◀ top call" if line.code == v.top else "") for line in v.differential
+            ],
             "Probability": [line.probability for line in v.differential],
         }
     )
@@ -278,8 +280,8 @@ def differential_section(v: Verdict, measured: Mapping[str, Any] | None = None) 
     st.caption(
         f"Calibrated probabilities ({v.answer}). Melanoma, basal cell carcinoma and actinic "
         f"keratosis together: {v.p_malignant:.1%}, the probability the risk grade is read "
-        f"from. The first line is the model's top call, chosen to be fair to rare "
-        f"diagnoses, so it can differ from the likeliest line.{quality}"
+        f"from. The top call is chosen to be fair to rare diagnoses, so it can differ from "
+        f"the likeliest line.{quality}"
     )
 
 
@@ -371,8 +373,7 @@ def same_aspect(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def _top_name(prediction: Any) -> str:
-    v = verdict(prediction, k=1)
-    return v.differential[0].name if v.differential else "n/a"
+    return verdict(prediction, k=1).top_name or "n/a"
 
 
 def pipeline_strip(analysis: Analysis) -> None:

@@ -102,6 +102,10 @@ def test_diagnose_saves_a_visit_when_ticked_and_history_opens_on_it(data_dir):
     at = _run("pages/history.py", **handed_over)
     assert at.selectbox(key=casebook.HISTORY_PATIENT).value == "P-0042"
     assert "One visit so far" in _text(at)
+    if visit.differential is not None:  # the differential is saved with the visit and listed
+        timeline = at.dataframe[0].value
+        assert "(top call)" in timeline["Differential"].iloc[0]
+        assert visit.differential["answer"] == "8-view TTA"
 
     # a second visit of the lesion: its report counts the days since the first
     diagnose.date_input(key=casebook.SAVE_DATE).set_value(dt.date(2024, 4, 10))

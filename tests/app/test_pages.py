@@ -125,6 +125,29 @@ def test_upload_limit_in_config_matches_the_io_limit():
 
 
 @needs_model
+@pytest.mark.skipif(
+    not (default_model_dir() / "differential.json").is_file(),
+    reason="no differential.json next to the model",
+)
+def test_diagnose_shows_the_differential_beside_the_grade():
+    from skinapp.model.differential import DX_NAMES
+
+    at = _with_sample("pages/diagnose.py", "ISIC_0000180")
+    text = _text(at)
+    assert "Differential diagnosis" in text and "top call" in text
+    assert "8-view TTA" in text  # every figure names the answer it describes
+    (table,) = [d.value for d in at.dataframe if "Diagnosis" in d.value.columns]
+    names = [n.replace(" ◀ top call", "") for n in table["Diagnosis"]]
+    assert 3 <= len(names) <= 4 and set(names) <= set(DX_NAMES.values())
+    assert sum("◀ top call" in n for n in table["Diagnosis"]) == 1
+    probs = table["Probability"].to_numpy()
+    assert (probs[:3] == sorted(probs[:3], reverse=True)).all() and probs.sum() <= 1 + 1e-9
+    metrics = {m.label: m.value for m in at.metric}
+    assert set(metrics) >= {"Risk grade", "Malignancy probability"}
+    assert not any(v in ("Benign", "Malignant") for v in metrics.values())
+
+
+@needs_model
 def test_diagnose_sample_shows_images_result_grade_and_disclaimer():
     at = _with_sample("pages/diagnose.py")
 
@@ -134,7 +157,7 @@ def test_diagnose_sample_shows_images_result_grade_and_disclaimer():
     assert any(c.startswith("Segmentation") for c in captions)
     assert any(c.startswith("Heat map") for c in captions)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Model result"] in ("Benign", "Malignant")
+    assert "Model result" not in metrics  # one verdict: the grade, no benign/malignant word
     assert metrics["Malignancy probability"].endswith("%")
     grade = int(metrics["Risk grade"].split()[0])
     text = _text(at)
@@ -326,9 +349,17 @@ def test_dashboard_renders_from_the_saved_files():
     trust_path = default_model_dir() / "trust.json"
     trust = json.loads(trust_path.read_text()) if trust_path.is_file() else {}
     if (trust.get("tta") or {}).get("used_in_app"):
+        # the headline cards are the app's answer (TTA) and say so; single view is labelled
         auc = trust["tta"]["test"]["roc_auc"]["auc"]
+        assert {m.label: m.value for m in at.metric}["ROC AUC"] == f"{auc:.3f}"
+        assert any("The app's answer (8-view TTA)" in m.value for m in at.markdown)
         captions = " ".join(c.value for c in at.caption)
-        assert "Diagnose page averages" in captions and f"ROC AUC {auc:.3f}" in captions
+        assert "Single view (one pass" in captions
+    diff_path = default_model_dir() / "differential.json"
+    if diff_path.is_file():
+        bacc = json.loads(diff_path.read_text())["tta"]["test"]["balanced_accuracy"]
+        values = {m.label: m.value for m in at.metric}
+        assert values["Balanced 7-class accuracy"] == f"{bacc:.1%}"
 
 
 @needs_metrics

@@ -75,6 +75,11 @@ def test_photos_and_a_zip_are_triaged_and_a_bad_file_is_listed():
     assert keys == sorted(keys)
     assert table["thumbnail"].str.startswith("data:image/jpeg;base64,").all()
     assert any(b.label == "Download table (CSV)" for b in at.get("download_button"))
+    if (default_model_dir() / "differential.json").is_file():
+        # the differential beside the grade, plain names, the top call marked once per row
+        assert table["differential"].str.count(r"\(top call\)").eq(1).all()
+        assert table["dx"].isin(["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]).all()
+        assert "label" not in table.columns  # no benign/malignant word beside the grade
 
 
 @needs_model

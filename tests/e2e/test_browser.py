@@ -60,6 +60,10 @@ def test_diagnose_upload_shows_grade_and_survives_a_bad_file(app_url, page):
     _upload(page, str(SAMPLE))
     page.get_by_text("Risk grade", exact=False).first.wait_for()
     page.get_by_text("not a diagnosis", exact=False).first.wait_for()
+    # the differential diagnosis beside the grade, with plain names, for the app's answer
+    page.get_by_text("Differential diagnosis", exact=False).first.wait_for()
+    page.get_by_text("8-view TTA", exact=False).first.wait_for()
+    assert page.get_by_text("Model result", exact=True).count() == 0
     # original, hair-removed, segmentation and heat map are drawn after the result text
     page.wait_for_function("document.querySelectorAll('[data-testid=stImage] img').length >= 4")
     page.set_viewport_size({"width": 1400, "height": 1700})
@@ -109,4 +113,5 @@ def test_dashboard_shows_charts(app_url, page):
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3")
     assert page.locator(".js-plotly-plot").count() >= 3
     page.get_by_text("ROC AUC", exact=False).first.wait_for()
+    page.get_by_text("Balanced 7-class accuracy", exact=False).first.wait_for()
     _shot(page, "dashboard-desktop")

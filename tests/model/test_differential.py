@@ -166,8 +166,25 @@ def test_verdict_names_the_answer_and_puts_the_top_call_first():
     assert v.headline == "Risk grade 2 of 3 · intermediate"
     assert v.answer == "8-view TTA" and answer_label(1) == "single view"
     assert [line.code for line in v.differential] == ["df", "nv", "bkl"]
-    assert v.top == "df"
+    assert v.top == "df" and v.top_name == "dermatofibroma"
     assert v.differential_text().startswith("dermatofibroma ")
+    assert "(top call)" in v.differential_text()
+    # a top call that is not among the likeliest k is added after them
+    rare = Differential(
+        probs={
+            "akiec": 0.01,
+            "bcc": 0.01,
+            "bkl": 0.2,
+            "df": 0.05,
+            "mel": 0.03,
+            "nv": 0.6,
+            "vasc": 0.1,
+        },
+        top="df",
+        malignant=MALIGNANT,
+    )
+    assert [c for c, _ in rare.ranked(3)] == ["nv", "bkl", "vasc", "df"]
+    assert [c for c, _ in rare.ranked(4)] == ["nv", "bkl", "vasc", "df"]
     # no benign/malignant word about the lesion in the verdict
     words = f"{v.headline} {v.advice} {v.differential_text()}".lower()
     assert "benign" not in words.replace("benign keratosis", "")

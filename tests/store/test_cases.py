@@ -45,11 +45,11 @@ def test_visit_round_trips(store):
 
 
 def test_schema_is_created_on_first_use_and_reopening_is_idempotent(store, store_config_any):
-    assert schema_revision(store.engine) == head_revision() == "0003"
+    assert schema_revision(store.engine) == head_revision() == "0004"
     store.save_visit(make_visit())
     again = open_store(store_config_any)
     try:
-        assert schema_revision(again.engine) == "0003"
+        assert schema_revision(again.engine) == "0004"
         assert again.count() == (1, 1)
     finally:
         again.dispose()
@@ -184,3 +184,46 @@ def _analysis(path):
         settings = AnalysisSettings(mm_per_pixel=0.03)
         _ANALYSES[path] = analyze(read_image(path), settings, FakeClassifier(p=0.3, grade=1))
     return _ANALYSES[path]
+
+
+def test_the_differential_is_stored_with_the_visit_and_exported(store, sample_paths):
+    from skinapp.model.differential import Differential
+    from skinapp.store.records import visit_differential_text
+
+    diff = Differential(
+        probs={
+            "akiec": 0.01,
+            "bcc": 0.02,
+            "bkl": 0.12,
+            "df": 0.03,
+            "mel": 0.05,
+            "nv": 0.75,
+            "vasc": 0.02,
+        },
+        top="nv",
+        malignant=("akiec", "bcc", "mel"),
+    )
+    analysis = analyze(
+        read_image(sample_paths[0]),
+        AnalysisSettings(),
+        FakeClassifier(p=0.08, grade=2, differential=diff, n_views=8),
+    )
+    store.save_visit(new_visit(analysis, pseudonym="P-7", lesion_id="L1", model_version="v"))
+    [saved] = store.visits("P-7", "L1")
+    assert saved.differential["top"] == "nv" and saved.differential["answer"] == "8-view TTA"
+    assert saved.differential["probs"]["nv"] == pytest.approx(0.75)
+    text = visit_differential_text(saved)
+    assert text.startswith("melanocytic nevus (mole) 75% (top call)")
+    assert "seborrheic keratosis / benign keratosis 12%" in text
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                zipfile.ZipFile(io.BytesIO(store.export_patient("P-7"))).read("visits.csv").decode()
+            )
+        )
+    )
+    assert rows[0]["differential"] == text
+    # a visit saved without a differential (older model or files) still reads back
+    store.save_visit(make_visit(pseudonym="P-8"))
+    [old] = store.visits("P-8")
+    assert old.differential is None and visit_differential_text(old) == ""
