@@ -134,8 +134,8 @@ KEY_COLUMNS = (
     "thumbnail",
     "grade",
     "p_malignant",
+    "differential",
     "file",
-    "label",
     "lesion_found",
     "diameter_px",
     "asymmetry",
@@ -167,7 +167,7 @@ def result_table(frame: pd.DataFrame) -> int | None:
                 "Probability", min_value=0.0, max_value=1.0, format="percent", width=110
             ),
             "differential": st.column_config.TextColumn(
-                "Differential (top call first)", width="large"
+                "Differential (most likely first)", width="large"
             ),
             "dx": None,
             "lesion_found": st.column_config.CheckboxColumn("Lesion found"),

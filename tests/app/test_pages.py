@@ -341,7 +341,7 @@ def test_dashboard_renders_from_the_saved_files():
         assert label in labels
     assert len(at.get("plotly_chart")) == 4  # ROC, threshold, PR, confusion: the open tab only
     assert "of 100 malignant lesions" in " ".join(m.value for m in at.markdown).lower()
-    assert len(at.tabs) == 9
+    assert len(at.tabs) == 10
     assert not at.error
     assert len(_open_tab(at, "Calibration").get("plotly_chart")) == 1  # reliability
     assert any("Model card" in m.value for m in _open_tab(at, "Model card").markdown)
@@ -360,6 +360,11 @@ def test_dashboard_renders_from_the_saved_files():
         bacc = json.loads(diff_path.read_text())["tta"]["test"]["balanced_accuracy"]
         values = {m.label: m.value for m in at.metric}
         assert values["Balanced 7-class accuracy"] == f"{bacc:.1%}"
+        at = _open_tab(at, "Differential diagnosis")
+        table = next(d.value for d in at.dataframe if "One-vs-rest ROC AUC" in d.value.columns)
+        assert len(table) == 7 and table["One-vs-rest ROC AUC"].between(0.5, 1).all()
+        assert sum("Top call vs true" in c.proto.spec for c in at.get("plotly_chart")) == 1
+        assert not at.exception
 
 
 @needs_metrics
