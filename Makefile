@@ -66,7 +66,7 @@ cv: install  ## lesion-grouped 5-fold cross-validation of the first member's rec
 	$(BIN)/python -m skinapp.train $(TRAIN_ARGS) --out models --folds 5
 
 evaluate: install
-	$(BIN)/python -m skinapp.evaluate --data $(DATA) --model-dir models --trust
+	$(BIN)/python -m skinapp.evaluate --data $(DATA) --model-dir models --trust --differential
 
 evidence: install  ## ABCD baseline, ablations, leakage demo; re-renders the card and gallery
 	$(BIN)/python -m skinapp.evidence.baseline --data $(DATA) --model-dir models

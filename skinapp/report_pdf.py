@@ -99,14 +99,15 @@ def _quality_rows(analysis: Analysis) -> list[tuple[str, str]]:
     return rows
 
 
-def _performance_line(performance: Mapping[str, Any] | None) -> str:
+def _performance_line(performance: Mapping[str, Any] | None, answer: str = "") -> str:
     if not performance or performance.get("sensitivity") is None:
         return ""
     n = performance.get("n")
     where = f" on {n} held-out test lesions" if n else ""
     spec = performance.get("specificity")
+    what = f"this answer ({answer})" if answer else "the model"
     return (
-        f"Measured performance of the model{where}: sensitivity "
+        f"Measured performance of {what}{where}: sensitivity "
         f"{performance['sensitivity']:.0%}"
         + (f", specificity {spec:.0%}" if spec is not None else "")
         + "."
@@ -152,7 +153,7 @@ def render_pdf(
         doc.rows(case_rows(case), first=55)
     doc.heading("Result")
     grade_block(doc, int(pred.grade), float(pred.p_malignant), _interval_text(pred))
-    line = _performance_line(performance)
+    line = _performance_line(performance, verdict(pred).answer)
     if line:
         doc.para(line, size=8.5)
     if analysis.model_input == "preprocessed":

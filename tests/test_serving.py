@@ -113,3 +113,32 @@ def test_litert_matches_the_shipped_keras_model(classifier, sample_paths):
     p_lite = classifier.probability(classifier.log_odds(lite_logits))
     p_ref = classifier.probability(classifier.log_odds(ref_logits))
     assert np.abs(p_lite - p_ref).max() < 1e-4
+
+
+@pytest.mark.skipif(
+    not (MODELS_DIR / "differential.json").is_file(), reason="no differential.json in models/"
+)
+@pytest.mark.parametrize("tta", [False, True])
+def test_differential_agrees_with_the_grade(classifier, sample_paths, tta):
+    """Calibrated over the seven classes, its malignant classes sum to p_malignant (the grade's
+    probability), and a grade-1 lesion never gets a malignant top call."""
+    from skinapp.model.verdict import verdict
+
+    for path in sample_paths:
+        pred = classifier.predict(read_image(path), tta=tta)
+        diff = pred.differential
+        assert set(diff.probs) == set(classifier.classes)
+        assert sum(diff.probs.values()) == pytest.approx(1.0, abs=1e-9)
+        assert diff.p_malignant == pytest.approx(pred.p_malignant, abs=1e-9)
+        assert diff.top in classifier.classes
+        if pred.grade == 1:
+            assert diff.top not in diff.malignant
+        v = verdict(pred)
+        assert v.answer == ("8-view TTA" if tta else "single view")
+        assert v.top == diff.top and len(v.differential) >= 3
+    batch = classifier.predict_batch([read_image(p) for p in sample_paths], tta=tta)
+    for b, path in zip(batch, sample_paths, strict=True):
+        single = classifier.predict(read_image(path), tta=tta)
+        assert b.differential.top == single.differential.top
+        for c in classifier.classes:
+            assert b.differential.probs[c] == pytest.approx(single.differential.probs[c], abs=1e-5)

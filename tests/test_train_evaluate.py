@@ -126,7 +126,7 @@ def test_evaluate_trust_writes_the_trust_files(tiny_model_dir, tiny_derm):
     model_dir = tiny_model_dir.parent / "tiny_model_trust"
     shutil.copytree(tiny_model_dir, model_dir, dirs_exist_ok=True)
     argv = ["--data", str(tiny_derm), "--model-dir", str(model_dir), "--n-boot", "20"]
-    assert evaluate.main([*argv, "--no-export", "--no-evidence", "--trust"]) == 0
+    assert evaluate.main([*argv, "--no-export", "--no-evidence", "--trust", "--differential"]) == 0
     trust = json.loads((model_dir / "trust.json").read_text())
     quality = trust["quality"]
     assert set(quality["degradations"]) >= {"blur_sigma", "gamma_dark", "gamma_bright"}
@@ -137,6 +137,15 @@ def test_evaluate_trust_writes_the_trust_files(tiny_model_dir, tiny_derm):
     assert Classifier(model_dir).photometric is not None
     card = (model_dir / "MODEL_CARD.md").read_text()  # re-rendered after the trust files
     assert f"exposure {quality['false_alarms_test']['exposure']:.1%}" in card
+    # --differential: fitted on val for both answers, measured on test, quoted by the card
+    diff = json.loads((model_dir / "differential.json").read_text())
+    assert diff["model_version"] == Classifier(model_dir).version
+    assert set(diff) >= {"tta", "single_view"}
+    assert 0.0 <= diff["tta"]["test"]["balanced_accuracy"] <= 1.0
+    assert "### Differential diagnosis (seven classes)" in card
+    assert f"{diff['tta']['test']['balanced_accuracy']:.3f}" in card
+    pred = Classifier(model_dir).predict(np.zeros((64, 64, 3), np.uint8), tta=True)
+    assert abs(sum(pred.differential.probs.values()) - 1.0) < 1e-9
 
 
 def test_weight_averaging_runs_every_epoch_and_records_its_choice(tiny_derm, tmp_path):

@@ -19,6 +19,11 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
+def _ci(block: dict[str, Any], key: str) -> str:
+    ci = block.get(f"{key}_ci95")
+    return f" ({ci[0]:.3f}–{ci[1]:.3f})" if ci else ""
+
+
 def _per_class_rows(test: dict[str, Any], argmax: dict[str, Any]) -> str:
     rows = []
     for code, block in test["per_class"].items():
@@ -55,9 +60,13 @@ def differential_section(diff: dict[str, Any] | None, model_version: str | None)
     argmax = tta["test_softmax_argmax"]
 
     def row(name: str, key: str) -> str:
-        return f"| {name} | {_num(t.get(key))} | {_num(s.get(key))} | {_num(argmax.get(key))} |"
+        return (
+            f"| {name} | {_num(t.get(key))}{_ci(t, key)} | {_num(s.get(key))}{_ci(s, key)} | "
+            f"{_num(argmax.get(key))} |"
+        )
 
     choice = tta["method_choice"]
+    n_boot = diff.get("n_boot", "n/a")
     offsets = ", ".join(
         f"{c} {o:+.2f}"
         for c, o in zip(tta["calibration"]["classes"], tta["calibration"]["offsets"], strict=True)
@@ -78,6 +87,12 @@ accuracy ({offsets}); in risk grade 1 it is never a malignant diagnosis.
 {row("melanoma vs rest ROC AUC", "melanoma_vs_rest_auc")}
 {row("malignant vs benign ROC AUC (sum of mel, bcc, akiec)", "malignant_vs_benign_auc")}
 {row("log-loss", "log_loss")}
+
+95% bootstrap CIs in brackets (images resampled, {n_boot} resamples). The top call is
+fair to rare diagnoses at a price: it names melanoma for {_pct(t["per_class"].get("mel", {}).get("recall"))}
+of test melanomas against {_pct(argmax["per_class"].get("mel", {}).get("recall"))} for the plain arg-max.
+The safety answer is the risk grade, not the top call: its thresholds are unchanged and
+the malignant diagnoses of the differential always sum to the probability it is read from.
 
 Per diagnosis, the app's answer (8-view TTA), test split:
 

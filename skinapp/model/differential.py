@@ -54,13 +54,13 @@ DIFFERENTIAL_FILE = "differential.json"
 
 #: Plain names of the diagnosis codes, for every page, the report and the CLI's help.
 DX_NAMES: dict[str, str] = {
-    "akiec": "actinic keratosis / Bowen's disease (intraepithelial carcinoma)",
+    "akiec": "actinic keratosis / Bowen's disease",
     "bcc": "basal cell carcinoma",
     "bkl": "seborrheic keratosis / benign keratosis",
     "df": "dermatofibroma",
     "mel": "melanoma",
     "nv": "melanocytic nevus (mole)",
-    "vasc": "vascular lesion (angioma, angiokeratoma, haemorrhage)",
+    "vasc": "vascular lesion (angioma, haemorrhage)",
 }
 
 #: Methods :func:`fit_scaling` knows.

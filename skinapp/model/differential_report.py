@@ -117,14 +117,43 @@ def _cv_log_loss(inputs, y, groups, classes, malignant, method, seed) -> float:
     return _log_loss(out, y)
 
 
+#: Bootstrap resamples of the confidence intervals.
+N_BOOT = 1000
+
+
+def _bootstrap_ci(y, probs, top, c, k_mel, n_boot, seed) -> dict[str, list[float] | None]:
+    """95% percentile bootstrap CIs (images resampled) of the balanced accuracy and of the
+    melanoma-vs-rest AUC."""
+    rng = np.random.default_rng(seed)
+    bacc, auc = [], []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y), len(y))
+        bacc.append(balanced_accuracy(y[idx], top[idx], c))
+        if k_mel is not None and 0 < np.sum(y[idx] == k_mel) < len(idx):
+            auc.append(roc_auc_score(y[idx] == k_mel, probs[idx, k_mel]))
+
+    def ci(values):
+        return (
+            [float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))]
+            if values
+            else None
+        )
+
+    return {"balanced_accuracy_ci95": ci(bacc), "melanoma_vs_rest_auc_ci95": ci(auc)}
+
+
 def differential_metrics(
     y: np.ndarray,
     probs: np.ndarray,
     top: np.ndarray,
     classes: tuple[str, ...],
     malignant: tuple[str, ...],
+    *,
+    n_boot: int = 0,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """Seven-class metrics of calibrated ``probs`` and top calls ``top`` against labels ``y``."""
+    """Seven-class metrics of calibrated ``probs`` and top calls ``top`` against labels ``y``
+    (with ``n_boot`` > 0: bootstrap CIs of the balanced accuracy and the melanoma AUC)."""
     c = len(classes)
     mask = np.array([k in malignant for k in classes])
     per_class = {}
@@ -140,7 +169,10 @@ def differential_metrics(
             "precision": float(np.mean(is_k[called])) if called.any() else None,
         }
     y_mal = mask[y]
+    k_mel = classes.index("mel") if "mel" in classes else None
+    cis = _bootstrap_ci(y, probs, top, c, k_mel, n_boot, seed) if n_boot else {}
     return {
+        **cis,
         "n": len(y),
         "balanced_accuracy": balanced_accuracy(y, top, c),
         "accuracy": float(np.mean(top == y)),
@@ -188,10 +220,16 @@ def fit_answer(
         model_version=classifier.version,
     )
 
-    def measure(inputs, y):
+    def measure(inputs, y, n_boot=0):
         probs = dmap.probabilities(inputs["log_probs"], inputs["p_malignant"])
         return differential_metrics(
-            y, probs, dmap.top_index(probs, inputs["grade"]), classes, malignant
+            y,
+            probs,
+            dmap.top_index(probs, inputs["grade"]),
+            classes,
+            malignant,
+            n_boot=n_boot,
+            seed=seed,
         )
 
     raw = np.exp(tin["log_probs"])
@@ -204,7 +242,7 @@ def fit_answer(
             "chosen": method,
         },
         "val": measure(vin, val["y"]),
-        "test": measure(tin, test["y"]),
+        "test": measure(tin, test["y"], N_BOOT),
         "test_softmax_argmax": differential_metrics(
             test["y"], raw, raw.argmax(1), classes, malignant
         ),
@@ -220,6 +258,7 @@ def write_differential(
         "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "model_version": classifier.version,
         "command": command,
+        "n_boot": N_BOOT,
         "answers": {
             "tta": "the app's answer: mean of the 8 flips/quarter turns (predict --tta)",
             "single_view": "one pass of the photo as it is (predict's default)",

@@ -42,15 +42,20 @@ def headline(
     test = block.get("test")
     if test:
         cols = st.columns(3)
+        ci, auc_ci = test.get("balanced_accuracy_ci95"), test.get("melanoma_vs_rest_auc_ci95")
         cols[0].metric(
             "Balanced 7-class accuracy",
             f"{test['balanced_accuracy']:.1%}",
             help="Mean recall over the seven diagnoses (ISIC 2018 Task 3 metric) of the "
-            "differential's top call.",
+            "differential's top call"
+            + (f"; 95% CI {ci[0]:.1%}–{ci[1]:.1%} (bootstrap)." if ci else "."),
             border=True,
         )
         cols[1].metric(
-            "Melanoma vs rest ROC AUC", views.fmt(test.get("melanoma_vs_rest_auc")), border=True
+            "Melanoma vs rest ROC AUC",
+            views.fmt(test.get("melanoma_vs_rest_auc")),
+            help=f"95% CI {auc_ci[0]:.3f}–{auc_ci[1]:.3f} (bootstrap)." if auc_ci else None,
+            border=True,
         )
         cols[2].metric(
             "Malignant vs benign ROC AUC (differential)",
