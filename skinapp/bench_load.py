@@ -332,7 +332,9 @@ def run_load(sessions: list[int], timeout_s: float, settle_s: float) -> dict:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-            results["server_log_tail"] = log_path.read_text(errors="replace")[-1500:]
+            log = log_path.read_text(errors="replace")
+            results["server_log_tail"] = log[-1500:]
+            results["server_log"] = log if "Traceback" in log or "Error" in log else ""
     eight = results["rounds"].get("8", {}).get("upload_to_result_s", {}).get("max")
     if eight is not None and results.get("single_s_mean"):
         results["slowest_8_vs_single"] = round(eight / results["single_s_mean"], 2)

@@ -31,6 +31,7 @@ import streamlit as st
 
 from skinapp.analysis import Analysis, AnalysisSettings
 from skinapp.errors import SkinappError
+from skinapp.memory import limit_arenas
 from skinapp.model.differential import plain_name
 from skinapp.pool import OnWait, analyze_in_pool, default_settings, waiting_message
 from skinapp.serving import Classifier, default_model_dir
@@ -49,6 +50,10 @@ __all__ = [
 ]
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
+
+# Cap glibc's heaps as the first page loads, before the sessions' threads make their own
+# (each keeps the freed pages of its busiest moment; see skinapp.memory).
+limit_arenas(2)
 
 
 # === Model ===
@@ -88,7 +93,7 @@ def classifier_or_stop() -> Classifier:
 
 
 #: Most analyses kept for all sessions together; each holds several copies of the photo.
-ANALYSIS_CACHE_ENTRIES = 4
+ANALYSIS_CACHE_ENTRIES = 2
 #: Most analyses one session keeps (its latest; Diagnose and the Lab each need one).
 SESSION_ANALYSES = 3
 _SESSION_MEMO = "cache.analyses"

@@ -12,6 +12,7 @@ must stay below ``disconnectedSessionTTL`` (60 s in ``.streamlit/config.toml``).
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -76,6 +77,7 @@ def _run() -> None:
         try:
             if reap_disconnected(Runtime.instance(), time.monotonic()):
                 time.sleep(1.0)  # let the event loop shut them down
+                gc.collect()  # a session's objects form cycles: free them now, not some day
                 release_freed_memory()
         except Exception:  # never let the reaper die: log and go on
             logger.exception("Could not close disconnected sessions")

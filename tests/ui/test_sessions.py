@@ -66,12 +66,16 @@ def test_reaping_happens_before_streamlit_drops_the_session():
 def test_trimmer_trims_after_activity(monkeypatch):
     calls = []
     monkeypatch.setattr(memory, "release_freed_memory", lambda: calls.append(1) or True)
-    trimmer = memory.Trimmer(delay_s=0.05, later_s=(0.05,))
+    trimmer = memory.Trimmer(every_s=0.02, linger_s=0.2)
     trimmer.touch()
     deadline = time.monotonic() + 5
-    while len(calls) < 2 and time.monotonic() < deadline:
+    while len(calls) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert len(calls) == 2 and trimmer.trims == 2
+    assert len(calls) >= 3
+    time.sleep(0.4)  # past linger_s since the touch: it stops trimming
+    stopped_at = trimmer.trims
+    time.sleep(0.2)
+    assert trimmer.trims == stopped_at == len(calls)
 
 
 def test_memory_calls_are_safe_here():
