@@ -149,8 +149,9 @@ def differential_tab(differential: Mapping[str, Any] | None) -> None:
             "Recall of the plain arg-max": st.column_config.NumberColumn(format="percent"),
         },
     )
+    name = label[answer][0].upper() + label[answer][1:]
     st.caption(
-        f"{label[answer].capitalize()}, test split (n = {test['n']}): balanced accuracy "
+        f"{name}, test split (n = {test['n']}): balanced accuracy "
         f"{test['balanced_accuracy']:.3f} (the uncalibrated softmax arg-max: "
         f"{views.fmt(before.get('balanced_accuracy'))}), accuracy {test['accuracy']:.3f}, "
         f"log-loss {test['log_loss']:.3f}. Calibration ({block['method_choice']['chosen']} "

@@ -252,24 +252,12 @@ def differential_section(v: Verdict, measured: Mapping[str, Any] | None = None) 
         )
         return
     st.markdown(f"**Differential diagnosis** · top call: **{v.top_name}**")
-    rows = pd.DataFrame(
-        {
-            "Diagnosis": [
-                line.name + (" ◀ top call" if line.code == v.top else "") for line in v.differential
-            ],
-            "Probability": [line.probability for line in v.differential],
-        }
-    )
-    st.dataframe(
-        rows,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "Probability": st.column_config.ProgressColumn(
-                "Probability", format="percent", min_value=0.0, max_value=1.0
-            )
-        },
-    )
+    for line in v.differential:  # a bar per diagnosis, the number in its text (wraps on a phone)
+        st.progress(
+            min(max(line.probability, 0.0), 1.0),
+            text=f"{line.name} · {line.probability:.1%}"
+            + (" · top call" if line.code == v.top else ""),
+        )
     test = (measured or {}).get("test") or {}
     quality = (
         f" Top call on the test split ({v.answer}): balanced accuracy "

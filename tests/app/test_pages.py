@@ -136,12 +136,12 @@ def test_diagnose_shows_the_differential_beside_the_grade():
     text = _text(at)
     assert "Differential diagnosis" in text and "top call" in text
     assert "8-view TTA" in text  # every figure names the answer it describes
-    (table,) = [d.value for d in at.dataframe if "Diagnosis" in d.value.columns]
-    names = [n.replace(" ◀ top call", "") for n in table["Diagnosis"]]
+    bars = [(p.proto.text, p.proto.value) for p in at.get("progress")]
+    names = [t.split(" · ")[0] for t, _ in bars]
     assert 3 <= len(names) <= 4 and set(names) <= set(DX_NAMES.values())
-    assert sum("◀ top call" in n for n in table["Diagnosis"]) == 1
-    probs = table["Probability"].to_numpy()
-    assert (probs[:3] == sorted(probs[:3], reverse=True)).all() and probs.sum() <= 1 + 1e-9
+    assert sum(t.endswith(" · top call") for t, _ in bars) == 1
+    probs = [float(t.split(" · ")[1].rstrip("%")) for t, _ in bars]
+    assert probs[:3] == sorted(probs[:3], reverse=True) and sum(probs) <= 100.05
     metrics = {m.label: m.value for m in at.metric}
     assert set(metrics) >= {"Risk grade", "Malignancy probability"}
     assert not any(v in ("Benign", "Malignant") for v in metrics.values())
