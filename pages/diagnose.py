@@ -68,6 +68,8 @@ if len(results) > 1:
         key=state.DIAGNOSE_SELECTED,
     )
 analysis = results[shown][1]
+if trust_views.not_a_lesion_only(analysis):  # one message, and nothing else
+    st.stop()
 trust_views.quality_warnings(analysis)
 
 # The answer first (on a phone the images would push it ~2,000 px down), then the evidence.

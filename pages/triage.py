@@ -26,9 +26,12 @@ classifier = cache.classifier_or_stop()
 
 result = batch.analysed(uploads, classifier)
 batch.problem_list(result)
+batch.not_lesion_list(result)
 if not result.rows:
     st.stop()
 
+if result.not_lesions:
+    st.subheader("Lesions, riskiest first")
 frame = batch.filtered(result)
 st.caption(f"{len(frame)} of {len(result.rows)} photos shown · model {classifier.version}")
 st.caption("Click a row to see that photo's result and images below the table.")

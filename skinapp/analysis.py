@@ -39,6 +39,7 @@ import numpy as np
 from skinapp.io import check_image, downscale_max_side, read_image
 from skinapp.params import from_dict
 from skinapp.preprocess import Pipeline, PipelineParams
+from skinapp.trust.decision import decide
 from skinapp.trust.quality import QualityReport, check_quality
 from skinapp.vision.descriptors import Descriptors, describe_lesion
 from skinapp.vision.learned import FALLBACK_NOTE, UNCERTAIN_NOTE, outline_lesion
@@ -55,6 +56,7 @@ __all__ = [
     "HAIR_COLOR",
     "OOD_NOTE",
     "STEP_LABELS",
+    "UNUSUAL_NOTE",
     "USE_TTA",
     "WORK_MAX_SIDE",
     "Analysis",
@@ -77,6 +79,11 @@ HAIR_COLOR = (255, 0, 200)
 OOD_NOTE = (
     "This does not look like a dermoscopic image of a skin lesion: the model's result and "
     "risk grade for it are not meaningful."
+)
+#: Note added for a lesion unlike the training photos (the grade stays, with this caution).
+UNUSUAL_NOTE = (
+    "Unusual lesion: unlike the photos the model was trained on. The grade is given with a "
+    "wider uncertainty range; rely on it less."
 )
 #: Classify with test-time augmentation (8 views in one batch, tens of ms). The reported
 #: probability is the TTA mean only where ``models/trust.json`` measured a gain for this
@@ -424,8 +431,11 @@ def analyze(image: np.ndarray, settings: AnalysisSettings, classifier: Classifie
     timings["total"] = _ms(start)
 
     notes = _notes(settings, image.shape[:2], work.shape[:2], segmentation)
-    if prediction.ood:  # also reaches the HTML report, which shows the notes
+    decision = decide(prediction)  # the one rule every page, report and CLI follows
+    if decision.not_a_lesion:
         notes = (OOD_NOTE, *notes)
+    elif decision.unusual:  # also reaches the HTML report, which shows the notes
+        notes = (UNUSUAL_NOTE, *notes)
     logger.info(
         "Analysed %s image (working %s) in %.0f ms: p=%.3f grade %d",
         image.shape[:2],

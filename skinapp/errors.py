@@ -46,6 +46,11 @@ class TransformError(SkinappError):
         )
 
 
+class NotALesionError(SkinappError):
+    """The photo is not a dermoscopic image of a skin lesion: it gets no grade and no report
+    (:func:`skinapp.trust.decision.decide`)."""
+
+
 class ModelLoadError(SkinappError):
     """The model files are missing, corrupt or of an unexpected version."""
 

@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--trust",
         action="store_true",
         help="also fit the OOD detector and TTA calibration and measure the quality checks "
-        "(writes trust.json and ood.npz; skinapp.measure_trust)",
+        "(writes trust.json, ood.npz and ood_loso.json; skinapp.measure_trust, "
+        "skinapp.measure_loso)",
     )
     p.add_argument(
         "--differential",
@@ -180,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         from skinapp.measure_trust import run_trust
 
         run_trust(data_dir, model_dir, seed=args.seed, command=extra["evaluate_command"])
+        from skinapp.measure_loso import run_loso
+
+        run_loso(data_dir, model_dir, seed=args.seed)  # ood.npz, ood_loso.json, trust.json "ood"
         write_model_card(model_dir, metrics, config)  # again: the card quotes trust.json
     if args.differential:
         from skinapp.model.differential_report import split_view_logits, write_differential

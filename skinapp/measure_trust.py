@@ -4,11 +4,14 @@ Run through ``python -m skinapp.evaluate --data ../shared/data/derm --model-dir 
 (after the model's own evaluation, so ``calibration.json`` describes the current model).
 One pass per split through the serving classifier's ``run``:
 
-1. **OOD.** Pooled penultimate features of ``train`` fit :func:`~skinapp.trust.ood.fit_ood`;
-   its threshold is set on ``val``; saved as ``ood.npz``. Its AUROC is measured with the
-   ``test`` lesions as in-distribution against scikit-image's bundled natural photographs
-   (whole and random crops), other bundled images (microscopy, retina, faces), synthetic
-   images (flat colours, noise, text, documents) and heavily degraded test lesions.
+1. **OOD.** The two-tier trust detector ("not a lesion" / "unusual") is fitted and measured by
+   :func:`skinapp.measure_loso.run_loso`, which ``evaluate --trust`` runs after this
+   (leave-one-source-out, then on all sources; saved as ``ood.npz``, measured in
+   ``ood_loso.json`` and the ``ood`` block here). Its AUROC is
+   measured with the ``test`` lesions as in-distribution against the images of
+   :func:`_ood_sets`: scikit-image's bundled natural photographs (whole and random crops),
+   other bundled images (microscopy, retina, faces), synthetic images (flat colours, noise,
+   text, documents) and heavily degraded test lesions.
 2. **TTA.** The eight views of every ``val`` and ``test`` image in one batch each; a Platt
    calibration and grade thresholds are refitted on the ``val`` TTA means (the single-view
    calibration does not fit averaged log-odds), and single view vs TTA is compared on
@@ -42,7 +45,7 @@ from sklearn.metrics import roc_auc_score
 
 from skinapp.trust import degrade
 from skinapp.trust import quality as quality_module
-from skinapp.trust.ood import OOD_FILE, fit_ood, pool_features
+from skinapp.trust.ood import OOD_FILE, pool_features
 from skinapp.trust.photometric import (
     FALSE_ALARM_RATE,
     JPEG_QUALITY,
@@ -299,37 +302,6 @@ def _ood_sets(rng: np.random.Generator, test_images: list[np.ndarray]) -> dict[s
     }
 
 
-def _ood_report(detector, runner, test_scores, test_images, rng) -> dict[str, Any]:
-    sets = {}
-    for name, images in _ood_sets(rng, test_images).items():
-        if name == "synthetic_all":
-            scores = np.concatenate([sets[k]["_scores"] for k in sets if k.startswith("synth")])
-        else:
-            scores = detector.score(runner.single(images)[1])
-        labels = np.r_[np.zeros(len(test_scores)), np.ones(len(scores))]
-        sets[name] = {
-            "n": len(scores),
-            "auroc": _auc(labels, np.r_[test_scores, scores]),
-            "detected": _rate(detector.flag(scores)),
-            "_scores": scores,
-        }
-    for block in sets.values():
-        block.pop("_scores")
-    return {
-        "method": "Mahalanobis distance of L2-normalised pooled features under a "
-        "probabilistic-PCA covariance fitted on train",
-        "n_components": int(detector.components.shape[0]),
-        "n_features": detector.n_features,
-        "threshold": detector.threshold,
-        "threshold_rule": "quantile of the val scores",
-        "test_flagged": _rate(detector.flag(test_scores)),
-        "test_n": len(test_scores),
-        "against": sets,
-        "note": "in-distribution = test split lesions; AUROC = P(score of an OOD image > "
-        "score of a test lesion)",
-    }
-
-
 # === Quality ===
 
 
@@ -519,20 +491,12 @@ def run_trust(
     rng = np.random.default_rng(seed)
     timings = {}
     t0 = time.time()
-    _, train_feats = runner.single(images("train"))
     val_images, test_images = images("val"), images("test")
-    tta_val, val_feats = runner.tta(val_images)
+    tta_val, _ = runner.tta(val_images)
     tta_test, test_feats = runner.tta(test_images)
     timings["features_s"] = time.time() - t0
     y_val, y_test = binary_labels(parts["val"]), binary_labels(parts["test"])
     odds_test = tta_test[:, 0]  # view 0 is the unrotated, validated single-view input
-
-    detector = fit_ood(train_feats, val_feats, model_version=clf.version)
-    detector.save(model_dir / OOD_FILE)
-    t0 = time.time()
-    ood = _ood_report(detector, runner, detector.score(test_feats), test_images, rng)
-    ood["val_flagged"] = _rate(detector.flag(detector.score(val_feats)))
-    timings["ood_s"] = time.time() - t0
 
     t0 = time.time()
     lesions = parts["val"]["lesion_id"].fillna(parts["val"]["image_id"]).to_numpy()
@@ -541,7 +505,6 @@ def run_trust(
     timings["photometric_fit_s"] = time.time() - t0
 
     samples = [read_image(p) for p in sorted((Path(__file__).parent / "samples").glob("*.jpg"))]
-    clf.ood = detector
     tta = _tta_report(clf, y_val, tta_val, y_test, odds_test, tta_test, samples)
     t0 = time.time()
     quality = _quality_report(
@@ -562,7 +525,7 @@ def run_trust(
             or f"python -m skinapp.evaluate --data {data_dir} --model-dir {model_dir} --trust",
             "seed": seed,
             "quality": quality,
-            "ood": ood,
+            "ood": {},  # filled in by skinapp.measure_loso (evaluate --trust runs it next)
             "tta": tta,
             "timings": {k: round(v, 1) for k, v in timings.items()},
         }

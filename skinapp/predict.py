@@ -5,7 +5,7 @@ content, whatever their extension), or a folder in the derm layout (``metadata.c
 ``image_id`` column + ``images/``). One CSV row per input:
 
 ``image_id, p_malignant, prediction, grade, ood_score, ood, error, dx, p_akiec, p_bcc,
-p_bkl, p_df, p_mel, p_nv, p_vasc``
+p_bkl, p_df, p_mel, p_nv, p_vasc, unusual``
 
 ``p_malignant`` is calibrated; ``grade`` is the risk grade 1–3 (not a cancer stage), the
 answer; ``prediction`` is the binary call at the operating threshold (``benign`` or
@@ -19,9 +19,12 @@ One view per image by default (the single-view calibration, ``metrics.json``, an
 single-view differential map; fast enough for archives); ``--tta`` gives the app's answer,
 the 8-view test-time augmentation mean under its own calibration (``trust.json``) and its own
 differential map, about 8 times slower. Every column describes the answer of the mode used.
-``ood_score`` is the out-of-distribution score of the model's features and ``ood`` is 1 when
-the image does not look like a dermoscopic photo of a skin lesion (then do not trust the
-grade); both are empty when the model folder has no ``ood.npz``. A file that
+``ood`` is 1 when the image is not a dermoscopic image of a skin lesion: the app would show
+no grade for it (``p_malignant`` and ``grade`` are still written, for completeness; do not use
+them). ``ood_score`` is that check's score (above 0 means ``ood``). ``unusual`` is 1 for a
+lesion unlike the training photos: the app shows the grade with a caution and a wider
+interval. The three come from :func:`skinapp.trust.decision.decide`, as on every page, and are
+empty when the model folder has no ``ood.npz``. A file that
 cannot be read gets an empty probability and its reason in ``error``; the batch goes on.
 Memory stays bounded: images are decoded and classified in small batches, and decompression
 bombs are refused before decoding.
@@ -47,6 +50,7 @@ COLUMNS = (
     "error",
     "dx",
     *(f"p_{c}" for c in DX_CLASSES),
+    "unusual",
 )
 BATCH_SIZE = 32
 
@@ -121,6 +125,7 @@ def predict_rows(
     """
     from skinapp.errors import SkinappError
     from skinapp.io import read_image
+    from skinapp.trust.decision import decide
 
     for chunk in _chunks(inputs, batch_size):
         rows = [
@@ -143,7 +148,12 @@ def predict_rows(
                 p_malignant=f"{pred.p_malignant:.5f}", prediction=pred.label, grade=pred.grade
             )
             if pred.ood_score is not None:
-                row.update(ood_score=f"{pred.ood_score:.4f}", ood=int(pred.ood))
+                decision = decide(pred)
+                row.update(
+                    ood_score=f"{pred.ood_score:.4f}",
+                    ood=int(decision.not_a_lesion),
+                    unusual=int(decision.unusual),
+                )
             if pred.differential is not None:
                 row["dx"] = pred.differential.top
                 row.update(

@@ -18,9 +18,11 @@ from typing import Any
 import numpy as np
 
 from skinapp.analysis import Analysis
+from skinapp.errors import NotALesionError
 from skinapp.io import downscale_max_side, encode_png
 from skinapp.model.grading import GRADE_DISCLAIMER
 from skinapp.model.verdict import Verdict, verdict
+from skinapp.trust.decision import decide
 
 __all__ = ["REPORT_MAX_SIDE", "descriptor_rows", "format_value", "render_report"]
 
@@ -230,7 +232,16 @@ def render_report(
     -------
     str
         A complete HTML document (UTF-8) with the images embedded as PNG data URIs.
+
+    Raises
+    ------
+    NotALesionError
+        The photo is not a dermoscopic image of a skin lesion: there is nothing to report.
     """
+    if decide(analysis.prediction).not_a_lesion:
+        raise NotALesionError(
+            "No report for this photo: it is not a dermoscopic image of a skin lesion."
+        )
     created_at = created_at or datetime.now(UTC)
     if created_at.tzinfo is None:
         created_at = created_at.replace(tzinfo=UTC)

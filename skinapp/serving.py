@@ -43,7 +43,8 @@ from skinapp.model.grading import GradeThresholds, assign_grade
 from skinapp.model.preprocessing import ModelInputSpec, prepare_model_input
 from skinapp.model.report import load_calibration
 from skinapp.model.scores import malignant_direction, malignant_log_odds
-from skinapp.trust.ood import OOD_FILE, OODDetector, load_ood, pool_features
+from skinapp.trust.detector import TrustDetector, load_detector
+from skinapp.trust.ood import OOD_FILE, pool_features
 from skinapp.trust.photometric import PHOTOMETRIC_FILE, PhotometricDetector, load_photometric
 from skinapp.trust.tta import load_tta_calibration, spread, tta_views
 from skinapp.vision.learned import LearnedSegmenter, load_segmenter
@@ -82,7 +83,12 @@ class Prediction:
     ood_score : float or None
         Out-of-distribution score (:mod:`skinapp.trust.ood`); None without ``ood.npz``.
     ood : bool or None
-        True when the photo does not look like a dermoscopic image of a skin lesion.
+        True when the photo does not look like a dermoscopic image of a skin lesion
+        (then the app shows no grade; see :func:`skinapp.trust.decision.decide`).
+    unusual_score : float or None
+        Distance of the features to the training lesions (:mod:`skinapp.trust.ood`).
+    unusual : bool or None
+        A lesion, but unlike the training photos: the grade stays, with a caution.
     p_low, p_high : float or None
         With test-time augmentation: lowest and highest probability over the views.
     unstable : bool
@@ -107,6 +113,8 @@ class Prediction:
     heatmap: np.ndarray | None = None
     ood_score: float | None = None
     ood: bool | None = None
+    unusual_score: float | None = None
+    unusual: bool | None = None
     p_low: float | None = None
     p_high: float | None = None
     unstable: bool = False
@@ -174,10 +182,10 @@ class Classifier:
         )
         self._model_bytes = model_path.read_bytes()
         self.version = hashlib.sha256(self._model_bytes).hexdigest()[:12]
-        self.ood: OODDetector | None = None
+        self.ood: TrustDetector | None = None
         self.photometric: PhotometricDetector | None = None
         if calibrated:
-            self.ood = self._load_fitted(OOD_FILE, load_ood, "no OOD warning")
+            self.ood = self._load_fitted(OOD_FILE, load_detector, "no not-a-lesion check")
             self.photometric = self._load_fitted(
                 PHOTOMETRIC_FILE,
                 load_photometric,
@@ -209,7 +217,11 @@ class Classifier:
         path = self.model_dir / name
         if not path.is_file():
             return None
-        detector = loader(path)
+        try:
+            detector = loader(path)
+        except ModelLoadError as err:  # optional file: an unreadable one is logged, not fatal
+            logger.warning("%s: %s", err, what)
+            return None
         if detector.model_version != self.version:
             logger.warning(
                 "%s was fitted for model %s, not %s: %s. Rerun "
@@ -303,9 +315,10 @@ class Classifier:
     def label(self, p: float) -> str:
         return "malignant" if p >= self.thresholds.operating else "benign"
 
-    def ood_scores(self, features: np.ndarray) -> np.ndarray | None:
-        """``(N,)`` OOD scores of ``run``'s (or pooled) features, or None without a detector."""
-        return None if self.ood is None else self.ood.score(features)
+    def assess(self, features: np.ndarray) -> list | None:
+        """The trust detector's :class:`~skinapp.trust.detector.Assessment` per row of ``run``'s
+        (or pooled) features, or None without a detector."""
+        return None if self.ood is None else self.ood.assess(features)
 
     # === Public API ===
     def predict(self, image: np.ndarray, *, tta: bool = False) -> Prediction:
@@ -322,9 +335,7 @@ class Classifier:
         if tta:
             return self._tta_prediction(logits, features)
         pooled = pool_features(features)
-        return self._prediction(
-            logits[0], features[0], _item(self.ood_scores(pooled), 0), pooled[0]
-        )
+        return self._prediction(logits[0], features[0], _item(self.assess(pooled), 0), pooled[0])
 
     def predict_batch(
         self, images: list[np.ndarray], with_heatmap: bool = False, *, tta: bool = False
@@ -348,7 +359,7 @@ class Classifier:
             ]
         logits, features = self.run(batch)
         pooled = pool_features(features)
-        scores = self.ood_scores(pooled)
+        scores = self.assess(pooled)
         return [
             self._prediction(
                 logits[i], features[i] if with_heatmap else None, _item(scores, i), pooled[i]
@@ -360,16 +371,14 @@ class Classifier:
         self,
         logits: np.ndarray,
         features: np.ndarray | None,
-        ood_score: float | None,
+        assessment=None,
         pooled: np.ndarray | None = None,
     ) -> Prediction:
         odds = float(self.log_odds(logits[None])[0])
         p = float(self.probability(np.array([odds]))[0])
         probs = _softmax(logits)
         heatmap = None if features is None else self.heatmap(features, probs)
-        ood = {}
-        if ood_score is not None and self.ood is not None:
-            ood = {"ood_score": float(ood_score), "ood": bool(self.ood.flag(ood_score))}
+        ood = {} if assessment is None else dataclasses.asdict(assessment)
         grade = int(self.grade(p))
         return Prediction(
             p_malignant=p,
@@ -400,7 +409,7 @@ class Classifier:
         single = self._prediction(
             logits[0],
             features[0] if with_heatmap else None,
-            _item(self.ood_scores(pooled), 0),
+            _item(self.assess(pooled), 0),
             pooled[0],
         )
         odds = self.log_odds(logits)
@@ -446,8 +455,8 @@ class Classifier:
         return self._head_weights
 
 
-def _item(values: np.ndarray | None, i: int) -> float | None:
-    return None if values is None else float(values[i])
+def _item(values, i: int):
+    return None if values is None else values[i]
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -3,6 +3,9 @@
 Every photo goes through the same :func:`skinapp.analysis.analyze_bytes` as on the Diagnose
 page (validated default settings), so the grade and probability are the ones a single
 upload would show. A file that cannot be read is listed with its error; the rest go on.
+Photos that are not dermoscopic images of a skin lesion (:func:`skinapp.trust.decision.decide`,
+the rule every page follows) are kept apart in :attr:`TriageResult.not_lesions`, never ranked
+among the lesions; an unusual lesion keeps its rank, with ``caution`` set.
 
 Zip files are opened in memory, never extracted, with limits against zip bombs: at most
 :data:`MAX_ZIP_MEMBERS` entries, :data:`MAX_ZIP_TOTAL_BYTES` uncompressed in all,
@@ -30,6 +33,7 @@ from skinapp.errors import SkinappError
 from skinapp.io import MAX_UPLOAD_BYTES, UPLOAD_LIMIT_TEXT, downscale_max_side, encode_jpeg
 from skinapp.model.verdict import verdict
 from skinapp.pool import AnalysisPool, OnWait, analyze_in_pool
+from skinapp.trust.decision import decide
 
 if TYPE_CHECKING:
     from skinapp.serving import Classifier
@@ -65,6 +69,11 @@ MAX_COMPRESSION_RATIO = 100
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".jpe", ".jfif"}
 )
+#: Why a photo is listed apart, without a grade.
+NOT_A_LESION_TEXT = (
+    "Not a dermoscopic image of a skin lesion: no grade given. Upload a dermoscopic photo of "
+    "one lesion."
+)
 #: Long side of the thumbnails in the table, in pixels.
 THUMBNAIL_SIDE = 96
 #: Columns of the CSV export, in order.
@@ -79,8 +88,11 @@ CSV_COLUMNS = (
     "asymmetry",
     "color_count",
     "colors",
+    "caution",
     "notes",
 )
+#: The caution shown beside an unusual lesion's grade.
+UNUSUAL_CAUTION = "unusual lesion: unlike the training photos"
 
 
 @dataclass(frozen=True)
@@ -115,15 +127,18 @@ class TriageRow:
     thumbnail: bytes  # JPEG of the outlined photo, long side THUMBNAIL_SIDE
     dx: str = ""  # the differential's top call (a class code), "" without one
     differential: str = ""  # its top three with plain names and probabilities
+    caution: str = ""  # UNUSUAL_CAUTION for a lesion unlike the training photos
 
 
 @dataclass(frozen=True)
 class TriageResult:
-    """Rows sorted riskiest first (grade, then probability), and the files left out."""
+    """Lesion rows sorted riskiest first (grade, then probability), the photos that are not
+    dermoscopic lesion images (by name; no grade), and the files left out."""
 
     rows: tuple[TriageRow, ...]
     problems: tuple[BatchProblem, ...]
     ignored: int = 0
+    not_lesions: tuple[BatchProblem, ...] = ()
 
 
 # === Collecting files ===
@@ -279,13 +294,18 @@ def run_triage(
     """
     settings = settings or AnalysisSettings()
     rows: list[TriageRow] = []
+    not_lesions: list[BatchProblem] = []
     failed = list(problems)
     for i, item in enumerate(files, start=1):
         try:
             analysis = analyze_in_pool(
                 item.data, settings, classifier, pool=pool, on_wait=on_wait, join_when_full=True
             )
-            rows.append(_row(item.name, analysis))
+            decision = decide(analysis.prediction)
+            if decision.not_a_lesion:
+                not_lesions.append(BatchProblem(item.name, NOT_A_LESION_TEXT))
+            else:
+                rows.append(_row(item.name, analysis, UNUSUAL_CAUTION if decision.unusual else ""))
         except SkinappError as err:
             failed.append(BatchProblem(item.name, str(err)))
         except Exception as err:  # one odd file must not stop a batch of hundreds
@@ -293,7 +313,12 @@ def run_triage(
             failed.append(BatchProblem(item.name, f"Could not be analysed ({type(err).__name__})."))
         if on_progress is not None:
             on_progress(i, len(files), item.name)
-    return TriageResult(rows=tuple(sort_rows(rows)), problems=tuple(failed), ignored=ignored)
+    return TriageResult(
+        rows=tuple(sort_rows(rows)),
+        problems=tuple(failed),
+        ignored=ignored,
+        not_lesions=tuple(not_lesions),
+    )
 
 
 def sort_rows(rows: Iterable[TriageRow]) -> list[TriageRow]:
@@ -301,7 +326,7 @@ def sort_rows(rows: Iterable[TriageRow]) -> list[TriageRow]:
     return sorted(rows, key=lambda r: (-r.grade, -r.p_malignant, r.name))
 
 
-def _row(name: str, analysis: Analysis) -> TriageRow:
+def _row(name: str, analysis: Analysis, caution: str = "") -> TriageRow:
     d = analysis.descriptors
     thumb = downscale_max_side(analysis.contour_overlay, THUMBNAIL_SIDE)
     return TriageRow(
@@ -317,6 +342,7 @@ def _row(name: str, analysis: Analysis) -> TriageRow:
         colors=() if d is None else tuple(d.colors),
         notes=tuple(analysis.notes),
         thumbnail=encode_jpeg(thumb, quality=80),
+        caution=caution,
     )
 
 
@@ -341,6 +367,7 @@ def to_frame(rows: Sequence[TriageRow]) -> pd.DataFrame:
             "asymmetry": [r.asymmetry for r in rows],
             "color_count": [len(r.colors) for r in rows],
             "colors": [", ".join(c.replace("_", " ") for c in r.colors) for r in rows],
+            "caution": [r.caution for r in rows],
             "notes": [" ".join(r.notes) for r in rows],
         }
     )

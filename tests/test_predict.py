@@ -72,12 +72,38 @@ def test_predict_writes_the_ood_columns(tmp_path, sample_paths):
     out = tmp_path / "preds.csv"
     assert predict.main([str(sample_paths[0]), "--out", str(out), "--no-progress"]) == 0
     frame = pd.read_csv(out, keep_default_na=False)
-    assert {"ood_score", "ood"} <= set(frame.columns)
+    assert list(frame.columns[:7]) == [  # the existing contract, unchanged, comes first
+        "image_id", "p_malignant", "prediction", "grade", "ood_score", "ood", "error"
+    ]  # fmt: skip
+    assert {"ood_score", "ood", "unusual"} <= set(frame.columns)
     if (MODELS_DIR / "ood.npz").is_file():
-        assert float(frame.loc[0, "ood_score"]) > 0
-        assert int(frame.loc[0, "ood"]) == 0  # a bundled dermoscopy sample is in distribution
+        assert float(frame.loc[0, "ood_score"]) < 0  # above 0 means "not a lesion"
+        assert int(frame.loc[0, "ood"]) == 0  # a bundled dermoscopy sample is a lesion
+        assert int(frame.loc[0, "unusual"]) in (0, 1)
     else:
         assert frame.loc[0, "ood_score"] == "" and frame.loc[0, "ood"] == ""
+
+
+@pytest.mark.skipif(not (MODELS_DIR / "ood.npz").is_file(), reason="no ood.npz")
+def test_ood_means_not_a_lesion_and_unusual_is_the_caution(tmp_path, sample_paths):
+    """Same decision as the app: a cat photo is ``ood`` (grade still written), a lesion
+    with its colour channels swapped is ``unusual`` but not ``ood``."""
+    skimage_data = pytest.importorskip("skimage.data")
+    from skinapp.io import encode_png, read_image
+
+    lesion = next(p for p in sample_paths if p.name == "ISIC_0000411.jpg")
+    (tmp_path / "cat.png").write_bytes(encode_png(skimage_data.chelsea()))
+    swapped = np.ascontiguousarray(read_image(lesion)[:, :, ::-1])
+    (tmp_path / "swapped.png").write_bytes(encode_png(swapped))
+    out = tmp_path / "preds.csv"
+    paths = [str(tmp_path / "cat.png"), str(tmp_path / "swapped.png"), str(lesion)]
+    assert predict.main([*paths, "--out", str(out), "--no-progress", "--tta"]) == 0
+    rows = pd.read_csv(out, keep_default_na=False).set_index("image_id")
+    assert (rows.loc["cat", "ood"], rows.loc["cat", "unusual"]) == (1, 0)
+    assert float(rows.loc["cat", "ood_score"]) > 0
+    assert rows.loc["cat", "grade"] in (1, 2, 3) and rows.loc["cat", "p_malignant"] != ""
+    assert (rows.loc["swapped", "ood"], rows.loc["swapped", "unusual"]) == (0, 1)
+    assert (rows.loc["ISIC_0000411", "ood"], rows.loc["ISIC_0000411", "unusual"]) == (0, 0)
 
 
 def test_tta_flag_gives_the_apps_answer(tmp_path, sample_paths):

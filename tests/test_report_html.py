@@ -198,3 +198,25 @@ def test_report_shows_the_differential_with_plain_names_and_the_answer():
     assert "seborrheic keratosis / benign keratosis</td><td>12.0%" in page
     assert "8-view TTA" in page
     assert page.index("melanocytic nevus") < page.index("seborrheic keratosis")
+
+
+def test_no_report_for_a_photo_that_is_not_a_lesion(analysis):
+    from skinapp.errors import NotALesionError
+
+    not_lesion = dataclasses.replace(
+        analysis, prediction=dataclasses.replace(analysis.prediction, ood=True, ood_score=3.0)
+    )
+    with pytest.raises(NotALesionError, match="not a dermoscopic image"):
+        render_report(not_lesion, model_version="m1", created_at=WHEN)
+
+
+def test_an_unusual_lesion_report_keeps_the_grade_and_carries_the_caution():
+    from skinapp.analysis import UNUSUAL_NOTE
+
+    clf = FakeClassifier(p=0.83, grade=3)
+    unusual = clf.predict(read_image(SAMPLE))
+    clf.predict = lambda image, tta=False: dataclasses.replace(unusual, ood=False, unusual=True)
+    page = render_report(
+        analyze(read_image(SAMPLE), AnalysisSettings(), clf), model_version="m1", created_at=WHEN
+    )
+    assert "3 of 3" in page and UNUSUAL_NOTE.split(":")[0] in page

@@ -121,6 +121,33 @@ def test_triage_sorts_by_grade_then_probability_and_lists_bad_files(photos):
     assert progress[-1] == (len(files), len(files))
 
 
+class NotLesionIfBright(BrightnessClassifier):
+    """The two brightest photos are "not a lesion", the darkest "unusual"."""
+
+    def predict(self, image: np.ndarray, *, tta: bool = False) -> Prediction:
+        import dataclasses
+
+        pred = super().predict(image)
+        return dataclasses.replace(
+            pred, ood=bool(image.mean() > self.bright), unusual=bool(image.mean() < self.dark)
+        )
+
+
+def test_photos_that_are_not_lesions_are_listed_apart_never_ranked(photos):
+    from skinapp.io import read_image
+
+    means = sorted(read_image(d).mean() for d in photos.values())
+    clf = NotLesionIfBright()
+    clf.bright, clf.dark = (means[-3] + means[-2]) / 2, (means[0] + means[1]) / 2
+    result = run_triage([BatchFile(n, d) for n, d in photos.items()], clf)
+    assert len(result.not_lesions) == 2 and len(result.rows) == len(photos) - 2
+    assert {p.name for p in result.not_lesions}.isdisjoint(r.name for r in result.rows)
+    assert all("Not a dermoscopic image" in p.message for p in result.not_lesions)
+    assert [r.caution for r in result.rows].count(triage.UNUSUAL_CAUTION) == 1
+    frame = to_frame(result.rows)
+    assert "caution" in frame.columns and "caution" in to_csv(frame).decode().splitlines()[0]
+
+
 def test_table_and_csv(photos):
     result = run_triage([BatchFile(n, d) for n, d in photos.items()], BrightnessClassifier())
     frame = to_frame(result.rows)

@@ -166,6 +166,45 @@ def _folds_text(folds: dict[str, Any] | None) -> str:
     )
 
 
+def _loso_text(loso: dict[str, Any] | None) -> str:
+    """The trust detector measured leave-one-source-out (``ood_loso.json``)."""
+    if not loso:
+        return (
+            "No leave-one-source-out measurement saved: run "
+            "`python -m skinapp.measure_loso --data ../shared/data/derm --model-dir models`.\n"
+        )
+    rows = []
+    for name, block in loso.get("leave_one_source_out", {}).items():
+        vt, every = block["val_test"], block["all_splits"]
+        worst = vt.get("worst_dx_ood_with_20_images")
+        per_dx = ", ".join(
+            f"{dx} {v['ood']:.1%} (n={v['n']})" for dx, v in vt["per_dx"].items() if v["n"] >= 20
+        )
+        rows.append(
+            f"| {name} | {vt['n']} | {vt['ood']:.2%} | "
+            f"{'n/a' if worst is None else f'{worst:.1%}'} | {per_dx or 'n/a'} | "
+            f"{vt['unusual']:.1%} | {every['ood']:.2%} of {every['n']} |"
+        )
+    shipped = loso.get("shipped", {})
+    natural = shipped.get("against", {}).get("natural_photos_and_crops", {})
+    test = shipped.get("test", {})
+    return f"""Two tiers ({loso.get("method", "")}). *Not a lesion*: one message, no grade, no
+save, no report. *Unusual*: grade kept, with a caution and a wider interval. Held-out source:
+the detector fitted on the other sources only; rates on its val + test photos (new to the
+network too). Targets: ≤ 2 % overall, ≤ 5 % per diagnosis with ≥ 20 images.
+
+| held out | lesions | not a lesion | worst diagnosis | per diagnosis (≥ 20 images) | unusual | all splits |
+| --- | --- | --- | --- | --- | --- | --- |
+{chr(10).join(rows)}
+
+Shipped detector (all sources): test lesions flagged not a lesion {test.get("ood", float("nan")):.2%},
+unusual {test.get("unusual", float("nan")):.1%} (n = {test.get("n", "?")}); scikit-image natural
+photographs and crops of them: AUROC {natural.get("auroc", float("nan")):.4f}, flagged
+{natural.get("detected", float("nan")):.1%} (n = {natural.get("n", "?")}). Command:
+`{loso.get("command", "")}`.
+"""
+
+
 def _quality_text(trust: dict[str, Any] | None) -> str:
     """Photo-quality checks: false alarms and detection where the AUC drops (trust.json)."""
     quality = (trust or {}).get("quality")
@@ -295,6 +334,8 @@ lesions above it), grade 3 if p ≥ t2 = {format_number(th["t2"])} (specificity 
 {differential_section((evidence or {}).get("differential"), extra.get("model_version"))}
 ### Photo-quality checks
 {_quality_text((evidence or {}).get("trust"))}
+### Not a lesion / unusual lesion (leave-one-source-out)
+{_loso_text((evidence or {}).get("loso"))}
 {render_evidence(evidence or {}, metrics)}
 ## Calibration
 {cal.get("method")} scaling fitted on val (temperature {format_number(cal.get("temperature"))}).
@@ -333,6 +374,7 @@ EVIDENCE_FILES = {
     "trust": "trust.json",
     "folds": "folds.json",
     "differential": "differential.json",
+    "loso": "ood_loso.json",
 }
 
 

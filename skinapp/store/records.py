@@ -23,6 +23,7 @@ from skinapp.io import encode_jpeg
 from skinapp.model.differential import Differential, plain_name
 from skinapp.model.verdict import answer_label
 from skinapp.store.errors import CaseInputError
+from skinapp.trust.decision import decide
 
 if TYPE_CHECKING:
     from skinapp.analysis import Analysis
@@ -237,8 +238,15 @@ def new_visit(
     Raises
     ------
     CaseInputError
-        A field is missing or invalid (``err.field`` names it).
+        A field is missing or invalid (``err.field`` names it), or the photo is not a
+        dermoscopic lesion image (:func:`skinapp.trust.decision.decide`; ``field="photo"``).
     """
+    if decide(analysis.prediction).not_a_lesion:
+        raise CaseInputError(
+            "This photo is not a dermoscopic image of a skin lesion, so it has no result to "
+            "save. Save a visit with a dermoscopic photo of the lesion.",
+            field="photo",
+        )
     now = now or dt.datetime.now(dt.UTC)
     image = analysis.image
     return NewVisit(

@@ -159,18 +159,25 @@ def fit_ood(
     -------
     OODDetector
     """
+    from sklearn.utils.extmath import randomized_svd
+
     if not 0 < quantile < 1:
         raise ValueError(f"`quantile` must be in (0, 1). Received: `quantile={quantile}`")
     x = _normalise(pool_features(train_features))
     k = max(1, min(n_components, min(x.shape) - 1))
     mean = x.mean(axis=0)
-    _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
+    centred = x - mean
+    # the top k directions only (randomised SVD: seconds, not minutes, for 10^4 x 2560);
+    # the rest share the remaining variance, which the trace gives without computing them
+    _, s, vt = randomized_svd(centred, k, n_iter=7, random_state=0)
     variances = s**2 / (len(x) - 1)
+    total = float((centred**2).sum()) / (len(x) - 1)
+    residual = (total - float(variances.sum())) / max(min(x.shape) - k, 1)
     detector = OODDetector(
         mean=mean.astype(np.float32),
-        components=vt[:k].astype(np.float32),
-        variances=np.maximum(variances[:k], 1e-12).astype(np.float32),
-        residual_variance=float(max(variances[k:].mean(), 1e-12)),
+        components=vt.astype(np.float32),
+        variances=np.maximum(variances, 1e-12).astype(np.float32),
+        residual_variance=float(max(residual, 1e-12)),
         threshold=float("inf"),
         model_version=model_version,
     )

@@ -21,6 +21,7 @@ __all__ = [
     "analysed",
     "filtered",
     "inputs",
+    "not_lesion_list",
     "photo_bytes",
     "problem_list",
     "result_table",
@@ -114,6 +115,23 @@ def problem_list(result: TriageResult) -> None:
         )
 
 
+def not_lesion_list(result: TriageResult) -> None:
+    """The photos that are not dermoscopic lesion images, in their own section, ungraded."""
+    if not result.not_lesions:
+        return
+    st.subheader("Not dermoscopic lesion photos")
+    st.warning(
+        f"{len(result.not_lesions)} photo(s) do not look like dermoscopic images of a skin "
+        "lesion. They are not graded and not ranked with the lesions below.",
+        icon=":material/block:",
+    )
+    st.dataframe(
+        pd.DataFrame([p.name for p in result.not_lesions], columns=["File"]),
+        hide_index=True,
+        width="stretch",
+    )
+
+
 def filtered(result: TriageResult) -> pd.DataFrame:
     """Filter widgets and the rows they keep (riskiest first)."""
     left, middle, right = st.columns(3)
@@ -175,6 +193,7 @@ def result_table(frame: pd.DataFrame) -> int | None:
             "asymmetry": st.column_config.NumberColumn("Asymmetry", format="%.2f"),
             "color_count": st.column_config.NumberColumn("Colours", format="%d"),
             "colors": "Colour names",
+            "caution": "Caution",
             "notes": "Notes",
         },
     )

@@ -19,6 +19,7 @@ from skinapp.auth import AuditLog
 from skinapp.errors import SkinappError
 from skinapp.report_pdf import CaseInfo, days_between
 from skinapp.store import BODY_SITES, CaseInputError, CaseStore, new_visit
+from skinapp.trust.decision import decide
 from skinapp.ui import gate
 from skinapp.ui.storage import store
 
@@ -78,8 +79,11 @@ def save_form(analysis: Analysis, model_version: str, *, notes: str = "") -> int
     """ "Save to case history" (off by default) and, when ticked, the visit form.
 
     ``notes`` (the clinician's notes typed on the page) are saved with the visit.
-    Returns the new visit id after a save, else None.
+    Returns the new visit id after a save, else None. Not offered for a photo that is not a
+    dermoscopic lesion image (:func:`skinapp.trust.decision.decide`).
     """
+    if not decide(analysis.prediction).can_save:
+        return None
     if not st.checkbox(
         "Save to case history",
         key=SAVE_OPT_IN,

@@ -1,4 +1,8 @@
-"""Page sections for trust: quality warnings, the OOD warning, the TTA interval, the dashboard.
+"""Page sections for trust: quality warnings, the "not a lesion" message, the "unusual lesion"
+caution, the TTA interval, the dashboard.
+
+What to show follows :func:`skinapp.trust.decision.decide`, the one rule every page, the report
+and ``predict`` read.
 
 Only layout and formatting; every number comes from an :class:`~skinapp.analysis.Analysis`
 or from ``models/trust.json`` (written by ``python -m skinapp.evaluate --trust``).
@@ -14,6 +18,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from skinapp.analysis import Analysis
+from skinapp.io import downscale_max_side
+from skinapp.trust.decision import NOT_A_LESION_MESSAGE, UNUSUAL_MESSAGE, decide
 from skinapp.trust.tta import N_VIEWS
 from skinapp.ui import cache, views
 
@@ -22,20 +28,20 @@ __all__ = [
     "dashboard_section",
     "differential_metrics",
     "is_ood",
+    "loso_frame",
+    "loso_section",
+    "not_a_lesion_only",
     "ood_warning",
     "performance_metrics",
     "quality_warnings",
     "result_or_warning",
     "summary_frame",
     "uncertainty_note",
+    "unusual_caution",
 ]
 
-#: The warning that replaces the result for a photo the model was not made for.
-OOD_MESSAGE = (
-    "**This does not look like a dermoscopic image of a skin lesion.** The model was trained "
-    "only on dermoscopic photos of single skin lesions, so its result and risk grade for this "
-    "image would be meaningless and are not shown. Upload a dermoscopic photo of one lesion."
-)
+#: The one message that replaces everything for a photo the model was not made for.
+OOD_MESSAGE = NOT_A_LESION_MESSAGE
 
 _CHECK_LABELS = {
     "focus": "focus",
@@ -47,8 +53,25 @@ _CHECK_LABELS = {
 
 
 def is_ood(analysis: Analysis) -> bool:
-    """True when the model flagged the photo as out of distribution."""
-    return bool(analysis.prediction.ood)
+    """True when the photo is not a dermoscopic image of a skin lesion (no grade shown)."""
+    return decide(analysis.prediction).not_a_lesion
+
+
+def not_a_lesion_only(analysis: Analysis) -> bool:
+    """For a photo that is not a dermoscopic lesion image: the one message (and the photo, small,
+    so the user sees which one), then True: the page shows nothing else: no retake advice,
+    grade, ABCD, save or report. False for a lesion photo."""
+    if not is_ood(analysis):
+        return False
+    st.warning(OOD_MESSAGE, icon=":material/block:")
+    st.image(downscale_max_side(analysis.image, 320), caption="The photo you gave")
+    return True
+
+
+def unusual_caution(analysis: Analysis) -> None:
+    """The caution beside the grade of a lesion unlike the training photos."""
+    if decide(analysis.prediction).unusual:
+        st.warning(UNUSUAL_MESSAGE, icon=":material/help:")
 
 
 def quality_warnings(analysis: Analysis) -> None:
@@ -86,6 +109,7 @@ def result_or_warning(analysis: Analysis, metrics: Mapping[str, Any] | None) -> 
     if is_ood(analysis):
         ood_warning(analysis)
     else:
+        unusual_caution(analysis)
         views.result_card(analysis, metrics, differential_metrics(analysis))
         uncertainty_note(analysis)
 
@@ -99,12 +123,21 @@ def differential_metrics(analysis: Analysis) -> Mapping[str, Any] | None:
 def uncertainty_note(analysis: Analysis) -> None:
     """The probability interval over the TTA views, and a warning when the grade is unstable."""
     pred = analysis.prediction
-    if pred.p_low is None or pred.p_high is None:
+    decision = decide(pred)
+    if decision.p_low is None or decision.p_high is None:
         return
-    st.caption(
-        f"Probability {pred.p_malignant:.1%}, range {pred.p_low:.1%}–{pred.p_high:.1%} over "
-        f"{N_VIEWS} orientations of the same photo (flips and quarter turns)."
-    )
+    if decision.unusual:
+        st.caption(
+            f"Probability {pred.p_malignant:.1%}, uncertainty range {decision.p_low:.1%}–"
+            f"{decision.p_high:.1%}: the range over {N_VIEWS} orientations of the same photo, "
+            "widened because the lesion is unlike the training photos."
+        )
+    else:
+        st.caption(
+            f"Probability {pred.p_malignant:.1%}, range {decision.p_low:.1%}–"
+            f"{decision.p_high:.1%} over {N_VIEWS} orientations of the same photo (flips and "
+            "quarter turns)."
+        )
     if pred.unstable:
         st.warning(
             "The risk grade is unstable: rotating or flipping the photo moves the probability "
@@ -136,7 +169,10 @@ def summary_frame(results: list[tuple[str, Analysis]]) -> pd.DataFrame:
     frame["Risk grade"] = [
         "not shown" if o else str(g) for o, g in zip(ood, frame["Risk grade"], strict=True)
     ]
-    frame.loc[ood, ["Most likely", "Probability of malignancy"]] = "not a dermoscopic image?"
+    frame.loc[ood, ["Most likely", "Probability of malignancy"]] = "not a dermoscopic lesion image"
+    frame["Caution"] = [
+        "unusual lesion" if decide(a.prediction).unusual else "" for _, a in results
+    ]
     frame["Photo quality"] = [
         "ok" if a.quality is None or a.quality.ok else ", ".join(c.name for c in a.quality.failed)
         for _, a in results
@@ -218,6 +254,51 @@ def _photometric_caption(quality: Mapping[str, Any]) -> str:
     )
 
 
+def loso_frame(loso: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per held-out source: flag rates on its val + test lesions, worst diagnosis."""
+    rows = []
+    for name, block in loso.get("leave_one_source_out", {}).items():
+        vt = block["val_test"]
+        worst = max(
+            ((v["ood"], dx) for dx, v in vt["per_dx"].items() if v["n"] >= 20), default=None
+        )
+        rows.append(
+            {
+                "Held out": name,
+                "Lesions": vt["n"],
+                "Not a lesion": _pct(vt["ood"]),
+                "Worst diagnosis (≥ 20 images)": "n/a"
+                if worst is None
+                else f"{worst[1]} {worst[0]:.1%}",
+                "Unusual": _pct(vt["unusual"]),
+                "Targets met": "yes" if vt["meets_targets"] else "no",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def loso_section(loso: Mapping[str, Any] | None) -> None:
+    """The not-a-lesion check measured leave-one-source-out (``ood_loso.json``)."""
+    if not loso:
+        st.caption(
+            "No leave-one-source-out measurement: run `python -m skinapp.measure_loso --data "
+            "../shared/data/derm --model-dir models`."
+        )
+        return
+    shipped = loso.get("shipped", {})
+    natural = shipped.get("against", {}).get("natural_photos_and_crops", {})
+    st.markdown("**Would another clinic's lesions be called “not a lesion”?**")
+    st.caption(
+        "Each source held out in turn: the detector fitted on the other sources only, flag "
+        "rates on the held-out source's val + test lesions. Targets: ≤ 2 % overall, ≤ 5 % in "
+        "every diagnosis with ≥ 20 images. Shipped detector: test lesions called not a lesion "
+        f"{_pct(shipped.get('test', {}).get('ood'))}, unusual "
+        f"{_pct(shipped.get('test', {}).get('unusual'))}; natural photographs AUROC "
+        f"{views.fmt(natural.get('auroc'), '.4f')}, flagged {_pct(natural.get('detected'))}."
+    )
+    st.dataframe(loso_frame(loso), hide_index=True, width="stretch")
+
+
 def dashboard_section() -> None:
     """Photo quality, out-of-distribution and TTA results from ``trust.json``."""
     trust = cache.model_json("trust.json")
@@ -259,6 +340,7 @@ def dashboard_section() -> None:
             f"{_pct(ood.get('test_flagged'))} of {ood.get('test_n', '?')}."
         )
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        loso_section(cache.model_json("ood_loso.json"))
     with tabs[2]:
         single, both = tta.get("single_view_test") or {}, tta.get("test") or {}
         interval = tta.get("interval") or {}

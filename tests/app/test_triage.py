@@ -121,3 +121,22 @@ def test_every_row_is_shown_key_columns_first_and_a_click_opens_the_details():
     assert f"Details · {name}" in [h.value for h in at.subheader]
     assert any(m.label == "Risk grade" for m in at.metric)
     assert any(c == "Original" for image in at.image for c in image.captions)
+
+
+@needs_model
+@pytest.mark.skipif(not (default_model_dir() / "ood.npz").is_file(), reason="no ood.npz")
+def test_a_photo_that_is_not_a_lesion_is_listed_apart_not_ranked():
+    skimage_data = pytest.importorskip("skimage.data")
+    from skinapp.io import encode_png
+
+    at = _page()
+    files = [
+        (SAMPLES[0].name, SAMPLES[0].read_bytes(), "image/jpeg"),
+        ("cat.png", encode_png(skimage_data.chelsea()), "image/png"),
+    ]
+    at.file_uploader(key=batch.TRIAGE_UPLOAD).set_value(files).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Not dermoscopic lesion photos" in h.value for h in at.subheader)
+    apart, ranked = at.dataframe[0].value, at.dataframe[-1].value
+    assert list(apart["File"]) == ["cat.png"]
+    assert list(ranked["file"]) == [SAMPLES[0].name]  # the cat is not among the lesions

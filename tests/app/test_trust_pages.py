@@ -1,5 +1,6 @@
-"""AppTest: the Diagnose page shows quality and OOD warnings and the TTA interval; the
-Dashboard shows the trust measurements."""
+"""AppTest: the Diagnose page shows quality warnings and the TTA interval, one message alone for
+a photo that is not a lesion, a caution beside the grade of an unusual lesion; the Dashboard
+shows the trust measurements."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from skinapp.analysis import OOD_NOTE
 from skinapp.io import encode_png, read_image
 from skinapp.serving import default_model_dir
+from skinapp.trust.decision import UNUSUAL_MESSAGE
 from skinapp.ui import state
 from skinapp.ui.trust import OOD_MESSAGE
 
@@ -21,6 +23,9 @@ SAMPLE = REPO / "skinapp" / "samples" / "ISIC_0000180.jpg"  # passes every check
 TIMEOUT = 60
 MODELS = default_model_dir()
 
+needs_ood = pytest.mark.skipif(
+    not (MODELS / "ood.npz").is_file(), reason="no ood.npz (python -m skinapp.measure_loso)"
+)
 pytestmark = pytest.mark.skipif(
     not (MODELS / "model.tflite").is_file(), reason=f"no model in {MODELS}"
 )
@@ -47,9 +52,18 @@ def test_blurred_photo_gets_the_focus_warning_before_the_result():
     assert at.metric  # the result is still shown, after the warning
 
 
-def test_black_photo_gets_the_exposure_warning():
-    at = _diagnose(np.zeros((200, 260, 3), np.uint8))
+def test_dark_lesion_photo_gets_the_exposure_warning():
+    from skinapp.trust.degrade import gamma
+
+    at = _diagnose(gamma(read_image(SAMPLE), 3.0))  # under-exposed, still a lesion
     assert "too dark" in _warnings(at)
+    assert at.metric  # the result is still shown, after the warning
+
+
+@needs_ood
+def test_black_frame_is_not_a_lesion_and_gets_no_retake_advice():
+    at = _diagnose(np.zeros((200, 260, 3), np.uint8))  # a flat image: nothing to retake
+    assert [w.value for w in at.warning] == [OOD_MESSAGE]
 
 
 def test_good_sample_shows_the_interval_and_passes_the_checks():
@@ -60,13 +74,37 @@ def test_good_sample_shows_the_interval_and_passes_the_checks():
     assert OOD_MESSAGE not in _warnings(at)
 
 
-@pytest.mark.skipif(not (MODELS / "ood.npz").is_file(), reason="no ood.npz (evaluate --trust)")
-def test_natural_photo_gets_the_ood_warning_instead_of_the_grade():
+#: A bundled lesion with its red and blue channels swapped (a camera colour error): still a
+#: lesion, but unlike the training photos. Generated here, so no ../shared is needed.
+UNUSUAL_SAMPLE = REPO / "skinapp" / "samples" / "ISIC_0000411.jpg"
+
+
+def unusual_lesion() -> np.ndarray:
+    return np.ascontiguousarray(read_image(UNUSUAL_SAMPLE)[:, :, ::-1])
+
+
+@needs_ood
+def test_natural_photo_gets_one_message_and_nothing_else():
     skimage_data = pytest.importorskip("skimage.data")
     at = _diagnose(skimage_data.chelsea())
-    assert OOD_MESSAGE in _warnings(at)
-    assert "Risk grade" not in {m.label for m in at.metric}
-    assert any(OOD_NOTE in c.value for c in at.caption)  # the note also goes into the report
+    assert [w.value for w in at.warning] == [OOD_MESSAGE]  # one message, no retake advice
+    assert not at.metric  # no grade, no probability
+    assert not [h for h in at.subheader if "ABCD" in h.value]
+    assert not [c for c in at.checkbox if "case history" in c.label]  # no save
+    assert not at.get("download_button")  # no report
+    assert OOD_NOTE not in "\n".join(c.value for c in at.caption)
+
+
+@needs_ood
+def test_unusual_lesion_keeps_the_grade_with_a_caution_and_a_wider_range():
+    at = _diagnose(unusual_lesion())
+    assert UNUSUAL_MESSAGE in _warnings(at)
+    assert OOD_MESSAGE not in _warnings(at)
+    assert "Risk grade" in {m.label for m in at.metric}
+    captions = "\n".join(c.value for c in at.caption)
+    assert "widened because the lesion is unlike the training photos" in captions
+    assert [c for c in at.checkbox if "case history" in c.label]  # may still be saved
+    assert at.get("download_button")  # and reported
 
 
 @pytest.mark.skipif(not (MODELS / "trust.json").is_file(), reason="no trust.json")

@@ -227,3 +227,15 @@ def test_the_differential_is_stored_with_the_visit_and_exported(store, sample_pa
     store.save_visit(make_visit(pseudonym="P-8"))
     [old] = store.visits("P-8")
     assert old.differential is None and visit_differential_text(old) == ""
+
+
+def test_a_photo_that_is_not_a_lesion_cannot_be_saved(sample_paths):
+    import dataclasses
+
+    analysis = _analysis(sample_paths[0])
+    not_lesion = dataclasses.replace(
+        analysis, prediction=dataclasses.replace(analysis.prediction, ood=True)
+    )
+    with pytest.raises(CaseInputError, match="not a dermoscopic image") as err:
+        new_visit(not_lesion, pseudonym="P-1", lesion_id="L1", model_version="v")
+    assert err.value.field == "photo"
