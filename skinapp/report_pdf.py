@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from skinapp.errors import NotALesionError
 from skinapp.heatmap import BLANK_NOTE, HEATMAP_CAPTION, is_blank
 from skinapp.model.verdict import verdict
 from skinapp.pdf_layout import (
@@ -33,6 +34,7 @@ from skinapp.pdf_layout import (
     pdf_text,
     utc,
 )
+from skinapp.trust.decision import decide
 
 if TYPE_CHECKING:
     from skinapp.analysis import Analysis
@@ -49,6 +51,13 @@ __all__ = [
 
 
 def _interval_text(pred: Any) -> str:
+    decision = decide(pred)
+    if decision.unusual:
+        return (
+            f"Calibrated; uncertainty range {decision.p_low:.1%} - {decision.p_high:.1%}, "
+            "widened because this lesion is unlike the training photos (unusual lesion): "
+            "rely on the grade less."
+        )
     low, high = getattr(pred, "p_low", None), getattr(pred, "p_high", None)
     n_views = int(getattr(pred, "n_views", 1) or 1)
     if low is None or high is None:
@@ -144,9 +153,18 @@ def render_pdf(
     -------
     bytes
         The PDF document.
+
+    Raises
+    ------
+    NotALesionError
+        The photo is not a dermoscopic image of a skin lesion: there is nothing to report.
     """
     created_at = utc(created_at)
     pred = analysis.prediction
+    if decide(pred).not_a_lesion:
+        raise NotALesionError(
+            "No report for this photo: it is not a dermoscopic image of a skin lesion."
+        )
     doc = new_doc("skinapp lesion report", created_at, model_version)
     if case is not None:
         doc.heading("Case")

@@ -206,3 +206,16 @@ def test_a_lesion_timeline_lists_every_visit_with_the_days_between():
     assert "Baseline." in text and "Refer." in text
     with pytest.raises(ValueError, match="One image per visit"):
         render_timeline_pdf([v for v, _ in pairs], [], created_at=WHEN)
+
+
+def test_no_pdf_for_a_photo_that_is_not_a_lesion_and_unusual_says_so(analysis):
+    from skinapp.errors import NotALesionError
+
+    def with_prediction(**fields):
+        pred = dataclasses.replace(analysis.prediction, **fields)
+        return dataclasses.replace(analysis, prediction=pred)
+
+    with pytest.raises(NotALesionError, match="not a dermoscopic image"):
+        render_pdf(with_prediction(ood=True), model_version="m1", created_at=WHEN)
+    text = _flat(_text(render_pdf(with_prediction(unusual=True), model_version="m1")))
+    assert "widened because this lesion is unlike the training photos" in text

@@ -154,6 +154,7 @@ KEY_COLUMNS = (
     "p_malignant",
     "differential",
     "file",
+    "caution",
     "lesion_found",
     "diameter_px",
     "asymmetry",
