@@ -116,3 +116,6 @@ def test_dashboard_shows_the_trust_section():
     assert any("Trust" in h.value for h in at.subheader)
     text = "\n".join(c.value for c in at.caption)
     assert "Test lesions flagged" in text and "False alarms on original test photos" in text
+    if (MODELS / "ood_loso.json").is_file():  # the leave-one-source-out table
+        assert "Each source held out in turn" in text
+        assert any("Held out" in d.value.columns for d in at.dataframe)
