@@ -8,6 +8,7 @@ from typing import Any
 
 from skinapp.model.card_differential import differential_section
 from skinapp.model.differential import plain_name
+from skinapp.model.card_outline import outline_section
 
 
 def _pct(x: float | None) -> str:
@@ -375,6 +376,8 @@ EVIDENCE_FILES = {
     "folds": "folds.json",
     "differential": "differential.json",
     "loso": "ood_loso.json",
+    "segmentation": "segmentation_metrics.json",
+    "agreement": "descriptor_agreement.json",
 }
 
 
@@ -694,6 +697,9 @@ lesions, including akiec and bcc, fall above it.
 
 ## Generalisation to unseen collections
 {_cross_dataset_section(files.get("cross_dataset"))}{_stale(files.get("cross_dataset") or {}, metrics, "python -m skinapp.evidence.cross_dataset ...")}
+
+## Lesion outline and ABCD descriptors
+{outline_section(files.get("segmentation"), files.get("agreement"))}
 
 ## A transparent baseline
 {_baseline_section(files.get("baseline"))}{_stale(files.get("baseline") or {}, metrics, "python -m skinapp.evidence.baseline ...")}

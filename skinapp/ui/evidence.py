@@ -182,6 +182,27 @@ def descriptor_auc_table(base: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def descriptor_agreement_table(agree: Mapping[str, Any]) -> pd.DataFrame:
+    """Per descriptor: learned-vs-truth agreement and own AUC under each mask (val)."""
+
+    def num(value: Any, spec: str = ".3f") -> str:
+        return "n/a" if value is None else format(value, spec)
+
+    rows = []
+    for name, entry in agree["descriptors"].items():
+        auc = entry.get("auc", {})
+        rows.append(
+            {
+                "Descriptor": name.replace("_", " "),
+                "r (learned vs truth)": num(entry.get("learned", {}).get("pearson_r"), ".2f"),
+                "AUC, truth mask": num(auc.get("ground_truth")),
+                "AUC, learned outline": num(auc.get("learned")),
+                "AUC, classical outline": num(auc.get("classical")),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def ablation_table(abl: Mapping[str, Any]) -> pd.DataFrame:
     """Input variants of the shipped classifier with the paired difference to the plain photo."""
     rows = []
@@ -397,6 +418,18 @@ def evidence_section() -> None:
                     "with malignancy."
                 )
                 st.dataframe(descriptor_auc_table(base), hide_index=True, width="stretch")
+        agree = cache.model_json("descriptor_agreement.json")
+        if agree is None:
+            _missing("descriptor_agreement.json", "python -m skinapp.evidence.agreement ...")
+        else:
+            st.caption(
+                f"ABCD descriptors on the {agree['n_images']} {agree['split']} images with a "
+                f"ground-truth mask ({agree['n_malignant']} malignant): does the learned "
+                "outline give the ground truth's values (Pearson r), and how well does each "
+                "descriptor alone separate malignant lesions (ROC AUC; above 0.5 = higher in "
+                "malignant) under each mask?"
+            )
+            st.dataframe(descriptor_agreement_table(agree), hide_index=True, width="stretch")
         abl = cache.model_json("ablation.json")
         if abl is None:
             _missing("ablation.json", "python -m skinapp.evidence.ablation ...")

@@ -376,14 +376,17 @@ def _color_shares(image: np.ndarray, mask: np.ndarray) -> dict[str, float]:
         pixels = pixels[:: -(-len(pixels) // _MAX_COLOR_PIXELS)]
     pixels = pixels.astype(np.float32)[None] / 255.0
     lab = cv2.cvtColor(pixels, cv2.COLOR_RGB2LAB)[0]
-    # Squared distances throughout (the same comparisons, without square roots).
-    dist2 = ((lab[:, None, :] - ref_lab[None, :, :]) ** 2).sum(axis=-1)
+    # Squared distances throughout (the same comparisons, without square roots), expanded
+    # as |x|² - 2 x·r + |r|² so that the work is one small matrix product.
+    norm2 = np.einsum("ij,ij->i", lab, lab)
+    dist2 = norm2[:, None] - 2.0 * (lab @ ref_lab.T) + (ref_lab**2).sum(axis=1)[None, :]
     nearest = dist2.argmin(axis=1)
     best2 = dist2[np.arange(len(lab)), nearest]
     assigned = best2 < COLOR_MAX_DELTA_E**2
     skin = _skin_lab(image, mask)
     if skin is not None:  # pixels that look like the surrounding skin have no lesion colour
-        assigned &= ((lab - skin) ** 2).sum(axis=-1) >= best2
+        diff = lab - skin.astype(np.float32)
+        assigned &= np.einsum("ij,ij->i", diff, diff) >= best2
     counts = np.bincount(nearest[assigned], minlength=len(names))
     total = max(1, len(lab))
     return {name: float(counts[i] / total) for i, name in enumerate(names)}

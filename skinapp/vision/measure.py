@@ -168,7 +168,7 @@ def _segmenter(model_dir: str | None):
 def _score_one(task: tuple) -> dict[str, Any]:
     """Segment one image (classical with and without hair removal, and learned when a
     segmenter is given) and score each against its mask."""
-    image_id, image_path, mask_path, seg_params, hair_params, model_dir = task
+    image_id, image_path, mask_path, seg_params, hair_params, model_dir, classical = task
     image = read_image(image_path)
     truth = cv2.imread(mask_path, cv2.IMREAD_GRAYSCALE)
     if truth is None:
@@ -179,6 +179,8 @@ def _score_one(task: tuple) -> dict[str, Any]:
     truth = truth > 127
     row: dict[str, Any] = {"image_id": image_id}
     for tag, hair in (("plain", False), ("hair", True)):
+        if tag not in classical:
+            continue
         start = time.perf_counter()
         source = remove_hair(image, hair_params).image if hair else image
         seg = segment_lesion(source, seg_params)
@@ -215,6 +217,8 @@ def measure_segmentation(
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
     model_dir: str | Path | None = None,
+    splits: Sequence[str] | None = None,
+    classical: Sequence[str] = ("plain", "hair"),
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Segment every masked image of a derm-layout dataset and score it.
 
@@ -232,6 +236,10 @@ def measure_segmentation(
         Called with the number of images just finished.
     model_dir : path, optional
         Folder with ``segmenter.tflite``: the learned segmenter is scored too (``learned``).
+    splits : sequence of str, optional
+        Score only the masked images of these splits (default: all).
+    classical : sequence of str
+        Classical variants to score: ``"plain"`` (as is), ``"hair"`` (after hair removal).
 
     Returns
     -------
@@ -245,6 +253,8 @@ def measure_segmentation(
     """
     meta = pd.read_csv(data / "metadata.csv")
     meta = meta[meta["has_mask"] == 1].reset_index(drop=True)
+    if splits:
+        meta = meta[meta["split"].isin(list(splits))].reset_index(drop=True)
     if limit is not None:
         meta = meta.head(limit)
     tasks = [
@@ -255,13 +265,18 @@ def measure_segmentation(
             seg_params,
             hair_params,
             None if model_dir is None else str(model_dir),
+            tuple(classical),
         )
         for row in meta.itertuples()
     ]
     rows = _run(tasks, jobs, progress)
     scores = meta[["image_id", "dataset", "split"]].merge(pd.DataFrame(rows), on="image_id")
     summary: dict[str, Any] = {}
-    methods = [("plain", "without_hair_removal"), ("hair", "with_hair_removal")]
+    methods = [
+        (tag, key)
+        for tag, key in (("plain", "without_hair_removal"), ("hair", "with_hair_removal"))
+        if tag in classical
+    ]
     if "learned_jaccard" in scores:
         methods.append(("learned", "learned"))
     for tag, key in methods:
@@ -497,6 +512,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--limit", type=int, default=None, help="score only N masked images")
     parser.add_argument(
+        "--splits", nargs="+", default=None, help="score only these splits (default: all)"
+    )
+    parser.add_argument(
+        "--classical",
+        choices=("both", "hair", "plain"),
+        default="both",
+        help="classical variants scored beside the learned one (default: both)",
+    )
+    parser.add_argument(
         "--model-dir",
         type=Path,
         default=Path("models"),
@@ -542,6 +566,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             limit=args.limit,
             progress=lambda k: bar.advance(task, k),
             model_dir=args.model_dir if (args.model_dir / "segmenter.tflite").is_file() else None,
+            splits=args.splits,
+            classical=("plain", "hair") if args.classical == "both" else (args.classical,),
         )
         task = bar.add_task("Hair removal", total=args.hair_images)
         hair = measure_hair_removal(
@@ -551,8 +577,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             progress=lambda k: bar.advance(task, k),
         )
-    plain = segmentation["without_hair_removal"]["train_val"].get("mean_jaccard", 0.0)
-    with_hair = segmentation["with_hair_removal"]["train_val"].get("mean_jaccard", 0.0)
+    plain = segmentation.get("without_hair_removal", {}).get("train_val", {}).get("mean_jaccard")
+    with_hair = segmentation.get("with_hair_removal", {}).get("train_val", {}).get("mean_jaccard")
     report = {
         "command": "python -m skinapp.vision.measure "
         + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)),
@@ -574,7 +600,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "segment_params": dataclasses.asdict(seg_params),
         "hair_removal_params": dataclasses.asdict(hair_params),
         "segmentation": segmentation,
-        "hair_removal_before_segmentation_helps_on_train_val": bool(with_hair > plain),
+        "splits": args.splits or "all",
+        "hair_removal_before_segmentation_helps_on_train_val": None
+        if plain is None or with_hair is None
+        else bool(with_hair > plain),
         "hair_removal": hair,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -84,10 +84,10 @@ def test_two_saved_visits_are_compared_on_history(app_url, page, data_dir):
     page.get_by_text("Later · 2024-07-10", exact=False).first.wait_for()
     page.get_by_text("heuristic", exact=False).first.wait_for()
     page.locator(".js-plotly-plot").first.wait_for()
-    # The two visits are different photos: the outlined lesion covers ~21% of the first and
-    # ~39% of the second (area +86%, far above the 20% rule), so the one verdict is "review".
+    # The two visits are different photos: the learned outline covers ~28% of the first and
+    # ~39% of the second (area +41%, well above the 20% rule), so the one verdict is "review".
     first, second = (v.descriptors["area_px"] / (v.image_size[0] * v.image_size[1]) for v in visits)
-    assert second > 1.5 * first, (first, second)
+    assert second > 1.3 * first, (first, second)
     page.get_by_text("Review: change detected").first.wait_for(timeout=20_000)
     page.get_by_text("Area grew by", exact=False).first.wait_for(timeout=5_000)
     assert page.get_by_text("No change flagged").count() == 0
