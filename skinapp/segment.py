@@ -195,7 +195,9 @@ def _write_config(
         "segmenter": None
         if segmenter is None
         else {"file": str(segmenter.path), **dataclasses.asdict(segmenter.info)},
-        "hair_removal": args.hair_removal and classical,
+        "hair_removal": args.hair_removal,
+        # hair removal runs only before the classical method (the learned one sees the photo)
+        "hair_removal_applied": args.hair_removal and classical,
         "segment_params": dataclasses.asdict(seg_params),
         "hair_removal_params": dataclasses.asdict(hair_params)
         if args.hair_removal and classical
