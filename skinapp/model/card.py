@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from skinapp.model.card_differential import differential_section
-from skinapp.model.differential import plain_name
 from skinapp.model.card_outline import outline_section
+from skinapp.model.differential import plain_name
 
 
 def _pct(x: float | None) -> str:
