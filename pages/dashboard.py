@@ -24,8 +24,8 @@ th = metrics["thresholds"]
 # A compact summary first (on a phone the cards sit two abreast, the details in tabs below).
 if predictions is not None:
     st.markdown(
-        "**In plain words (single view).** "
-        + threshold.grade_sentence(predictions, th["t1"], th["t2"])
+        f"**In plain words.** {threshold.grade_sentence(predictions, th['t1'], th['t2'])} "
+        "_(Single view, `predict`'s default; the app's 8-view TTA answer is below.)_"
     )
 differential = cache.model_json("differential.json")
 with views.phone_grid("dashboard-cards"):
