@@ -261,8 +261,11 @@ def main(argv=None) -> int:
 
     from skinapp.model.segmenter import build_segmenter, dice_bce_loss, thresholded_jaccard
 
-    tf.config.threading.set_intra_op_parallelism_threads(cfg.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(cfg.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already ran in this process (a test suite): keep its pool
+        print("note: TensorFlow already started; --threads not applied", file=sys.stderr)
     keras.utils.set_random_seed(cfg.seed)
     started = time.time()
     tr_x, tr_y, _, _ = load_split(data, "train", round(cfg.input_size * 1.25), cfg.limit)
