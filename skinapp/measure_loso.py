@@ -77,6 +77,19 @@ def flag_table(ood: np.ndarray, unusual: np.ndarray, dx: np.ndarray) -> dict[str
     }
 
 
+def _groups(dataset: np.ndarray, split: np.ndarray) -> dict[str, tuple[str, ...]]:
+    """The held-out groups of :data:`HELD_OUT` (or each dataset present, for other data) that
+    have images and leave train and val photos of other sources to fit on."""
+    present = set(dataset.tolist())
+    groups = {k: v for k, v in HELD_OUT.items() if set(v) <= present}
+    groups.update({d: (d,) for d in sorted(present) if d not in groups})
+    return {
+        name: exclude
+        for name, exclude in groups.items()
+        if all(((~np.isin(dataset, exclude)) & (split == s)).any() for s in ("train", "val"))
+    }
+
+
 def _flags(detector, features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     found = detector.assess(features)
     return (
@@ -164,7 +177,7 @@ def run_loso(
         )
 
     loso = {}
-    for name, exclude in HELD_OUT.items():
+    for name, exclude in _groups(dataset, split).items():
         detector = fit(exclude)
         held = np.isin(dataset, exclude)
         ood, unusual, _ = _flags(detector, feats[held])

@@ -104,3 +104,20 @@ def test_flag_table_checks_the_targets_per_diagnosis():
     assert flag_table(ood, np.zeros(125, bool), dx)["meets_targets"]
     ood[101] = True  # 2 of 20 BCC: 10 %
     assert not flag_table(ood, np.zeros(125, bool), dx)["meets_targets"]
+
+
+def test_held_out_groups_follow_the_sources_present():
+    from skinapp.measure_loso import _groups
+
+    split = np.array(["train", "val", "test"] * 4)
+    derm = np.repeat(["HAM10000", "ISIC2017", "ISIC_ARCHIVE", "PH2"], 3)
+    assert set(_groups(derm, split)) == {
+        "HAM10000",
+        "ISIC2017",
+        "ISIC_ARCHIVE",
+        "PH2",
+        "ISIC2017+ISIC_ARCHIVE",
+    }
+    other = np.repeat(["A", "B"], 6)
+    assert _groups(other, split) == {"A": ("A",), "B": ("B",)}
+    assert _groups(np.repeat(["A"], 12), split) == {}  # nothing left to fit on
