@@ -33,13 +33,11 @@ import io
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from importlib import metadata
@@ -48,10 +46,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from skinapp.bench_load import CHROMIUM, CHROMIUM_ARGS, RssSampler, free_port, wait_healthy
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 APP_SAMPLE = SAMPLES_DIR / "ISIC_0000411.jpg"
-CHROMIUM = os.environ.get("SKINAPP_CHROMIUM", "/usr/bin/chromium")
 DEFAULT_OUT = "benchmarks/results.json"
 BATCH = 32
 CONCURRENCY = 8
@@ -368,12 +367,6 @@ def bench_predict(images: list[np.ndarray], n: int, model_dir: str | None) -> di
 # === App ===
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _tree_rss_mb(root: int) -> float:
     """Resident memory of ``root`` and all its descendants, in MB (psutil or /proc)."""
     try:
@@ -409,44 +402,12 @@ def _tree_rss_mb(root: int) -> float:
     return total_kb / 1024
 
 
-class _RssSampler(threading.Thread):
-    def __init__(self, pid: int, every_s: float = 0.1):
-        super().__init__(daemon=True)
-        self.pid, self.every_s, self.peak_mb = pid, every_s, 0.0
-        self._done = threading.Event()
-
-    def run(self) -> None:
-        while not self._done.is_set():
-            self.peak_mb = max(self.peak_mb, _tree_rss_mb(self.pid))
-            self._done.wait(self.every_s)
-
-    def stop(self) -> float:
-        self._done.set()
-        self.join(timeout=5)
-        return round(self.peak_mb, 1)
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float) -> bool:
-    deadline = time.perf_counter() + timeout_s
-    while time.perf_counter() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
 def _first_result(url: str, timeout_s: float) -> None:
     """Open Diagnose in Chromium, upload the sample, wait for "Risk grade"."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
-        )
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(timeout_s * 1e3)
@@ -462,7 +423,7 @@ def _first_result(url: str, timeout_s: float) -> None:
 def bench_app(timeout_s: float = 90.0) -> dict:
     """Cold start, first result and peak RSS of ``streamlit run app.py``."""
     out: dict = {"cold_start_s": None, "first_result_s": None, "peak_rss_mb": None}
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
@@ -472,10 +433,10 @@ def bench_app(timeout_s: float = 90.0) -> dict:
     ]  # fmt: skip
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sampler = _RssSampler(proc.pid)
+    sampler = RssSampler(proc.pid, measure=_tree_rss_mb)
     sampler.start()
     try:
-        if not _wait_healthy(url, proc, timeout_s):
+        if not wait_healthy(url, proc, timeout_s):
             out["reason"] = f"streamlit not healthy within {timeout_s:.0f} s"
             return out
         out["cold_start_s"] = round(time.perf_counter() - t0, 2)

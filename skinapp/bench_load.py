@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -108,7 +109,8 @@ def unique_photo(index: int, long_side: int) -> bytes:
 # === The server ===
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -126,16 +128,20 @@ def rss_mb(pid: int) -> float:
 
 
 class RssSampler(threading.Thread):
-    """The peak RSS of ``pid`` between :meth:`start` and :meth:`stop`."""
+    """The peak of ``measure(pid)`` (MB; by default the process's RSS) between :meth:`start`
+    and :meth:`stop`."""
 
-    def __init__(self, pid: int, every_s: float = 0.1) -> None:
+    def __init__(
+        self, pid: int, every_s: float = 0.1, measure: Callable[[int], float] = rss_mb
+    ) -> None:
         super().__init__(daemon=True)
         self.pid, self.every_s, self.peak_mb = pid, every_s, 0.0
+        self.measure = measure
         self._done = threading.Event()
 
     def run(self) -> None:
         while not self._done.is_set():
-            self.peak_mb = max(self.peak_mb, rss_mb(self.pid))
+            self.peak_mb = max(self.peak_mb, self.measure(self.pid))
             self._done.wait(self.every_s)
 
     def stop(self) -> float:
@@ -294,7 +300,7 @@ def run_load(sessions: list[int], timeout_s: float, settle_s: float) -> dict:
         },
         "rounds": {},
     }
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
         log_path = Path(tmp) / "streamlit.log"
