@@ -33,7 +33,12 @@ import cv2
 import numpy as np
 
 from skinapp.errors import ModelLoadError
-from skinapp.vision.segment import Segmentation, SegmentParams, segment_lesion
+from skinapp.vision.segment import (
+    Segmentation,
+    SegmentParams,
+    outline_message,
+    segment_lesion,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -341,13 +346,7 @@ def outline_from_probability(
     )
     touches = edge_pixels >= 2 * edge
     fraction = area / (height * width)
-    if touches:
-        message = (
-            "The lesion touches the image border: part of it may be outside the photo, so "
-            "its size and shape may be underestimated."
-        )
-    else:
-        message = f"Lesion outlined: it covers {fraction:.1%} of the image."
+    message = outline_message(touches, fraction)
     return Segmentation(
         mask=mask,
         contour=contour,

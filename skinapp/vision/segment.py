@@ -725,6 +725,16 @@ def _convex_hull(mask: np.ndarray) -> np.ndarray:
     return hull > 0
 
 
+def outline_message(touches_border: bool, area_fraction: float) -> str:
+    """The sentence shown under an outline, whichever method drew it."""
+    if touches_border:
+        return (
+            "The lesion touches the image border: part of it may be outside the photo, so "
+            "its size and shape may be underestimated."
+        )
+    return f"Lesion outlined: it covers {area_fraction:.1%} of the image."
+
+
 def _not_found(shape: tuple[int, int], message: str) -> Segmentation:
     return Segmentation(
         mask=np.zeros(shape, bool),
@@ -754,13 +764,7 @@ def _result(small: np.ndarray, frame: np.ndarray, shape: tuple[int, int]) -> Seg
     contour = max(contours, key=cv2.contourArea).reshape(-1, 2).astype(np.int32)
     x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
     fraction = float(mask.mean())
-    if touches:
-        message = (
-            "The lesion touches the image border: part of it may be outside the photo, so "
-            "its size and shape may be underestimated."
-        )
-    else:
-        message = f"Lesion outlined: it covers {fraction:.1%} of the image."
+    message = outline_message(touches, fraction)
     return Segmentation(
         mask=mask,
         contour=contour,
