@@ -170,11 +170,7 @@ class TrustDetector:
             check_median=np.float64(self.check_median),
             distance_threshold=np.float64(self.distance_threshold),
             distance_median=np.float64(self.distance_median),
-            mean=d.mean.astype(np.float32),
-            components=d.components.astype(np.float32),
-            variances=d.variances.astype(np.float32),
-            residual_variance=np.float64(d.residual_variance),
-            threshold=np.float64(d.threshold),
+            **d.arrays(),
             model_version=np.str_(self.model_version),
         )
 

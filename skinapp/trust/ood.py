@@ -124,16 +124,18 @@ class OODDetector:
         """Boolean ``(N,)``: True where a score is above the threshold."""
         return np.asarray(scores) > self.threshold
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The fitted parameters as the arrays of an ``.npz`` file (without the version)."""
+        return {
+            "mean": self.mean.astype(np.float32),
+            "components": self.components.astype(np.float32),
+            "variances": self.variances.astype(np.float32),
+            "residual_variance": np.float64(self.residual_variance),
+            "threshold": np.float64(self.threshold),
+        }
+
     def save(self, path: str | Path) -> None:
-        np.savez_compressed(
-            path,
-            mean=self.mean.astype(np.float32),
-            components=self.components.astype(np.float32),
-            variances=self.variances.astype(np.float32),
-            residual_variance=np.float64(self.residual_variance),
-            threshold=np.float64(self.threshold),
-            model_version=np.str_(self.model_version),
-        )
+        np.savez_compressed(path, **self.arrays(), model_version=np.str_(self.model_version))
 
 
 def fit_ood(
