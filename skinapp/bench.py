@@ -46,7 +46,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from skinapp.bench_load import CHROMIUM, CHROMIUM_ARGS, RssSampler, free_port, wait_healthy
+from skinapp.bench_load import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    RssSampler,
+    free_port,
+    get_key,
+    wait_healthy,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
@@ -128,14 +135,6 @@ def _timed(fn, reps: int) -> list[float]:
         fn()
         out.append((time.perf_counter() - t0) * 1e3)
     return out
-
-
-def get_key(results: dict, dotted: str):
-    """``results["a"]["b"]`` for ``"a.b"``; raises KeyError when absent."""
-    node = results
-    for part in dotted.split("."):
-        node = node[part]
-    return node
 
 
 def _sample_images() -> list[np.ndarray]:

@@ -349,18 +349,19 @@ def run_load(sessions: list[int], timeout_s: float, settle_s: float) -> dict:
     return results
 
 
-def _get(results: dict, dotted: str):
-    value = results
+def get_key(results: dict, dotted: str):
+    """``results["a"]["b"]`` for ``"a.b"``; raises KeyError when absent."""
+    node = results
     for part in dotted.split("."):
-        value = value[part]
-    return value
+        node = node[part]
+    return node
 
 
 def evaluate_targets(results: dict) -> dict:
     out = {}
     for name, key, op, bound in TARGETS:
         try:
-            value = _get(results, key)
+            value = get_key(results, key)
         except (KeyError, TypeError):
             value = None
         met = None if value is None else (value <= bound if op == "<=" else value >= bound)

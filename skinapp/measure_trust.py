@@ -45,6 +45,7 @@ from sklearn.metrics import roc_auc_score
 
 from skinapp.trust import degrade
 from skinapp.trust import quality as quality_module
+from skinapp.trust.negatives import as_rgb
 from skinapp.trust.ood import OOD_FILE, pool_features
 from skinapp.trust.photometric import (
     FALSE_ALARM_RATE,
@@ -105,23 +106,12 @@ _MEDICAL = ("immunohistochemistry", "retina", "cell", "microaneurysms")
 _GRAPHICS = ("page", "text", "logo", "colorwheel", "checkerboard", "horse")
 
 
-def _as_rgb(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
-    if image.dtype == bool:
-        image = image.astype(np.uint8) * 255
-    elif image.dtype != np.uint8:
-        image = np.clip(image * (255.0 if image.max() <= 1 else 1.0), 0, 255).astype(np.uint8)
-    if image.ndim == 2:
-        image = np.stack([image] * 3, axis=-1)
-    return np.ascontiguousarray(image[..., :3])
-
-
 def natural_photos() -> dict[str, np.ndarray]:
     """scikit-image's bundled natural photographs as ``(H, W, 3) uint8`` RGB, by name."""
     import skimage.data
 
-    photos = {name: _as_rgb(getattr(skimage.data, name)()) for name in _NATURAL}
-    photos["motorcycle"] = _as_rgb(skimage.data.stereo_motorcycle()[0])
+    photos = {name: as_rgb(getattr(skimage.data, name)()) for name in _NATURAL}
+    photos["motorcycle"] = as_rgb(skimage.data.stereo_motorcycle()[0])
     return photos
 
 
@@ -274,9 +264,9 @@ def _ood_sets(rng: np.random.Generator, test_images: list[np.ndarray]) -> dict[s
 
     photos = natural_photos()
     crops = [c for im in photos.values() for c in _random_crops(im, CROPS_PER_PHOTO, rng)]
-    medical = [_as_rgb(getattr(skimage.data, n)()) for n in _MEDICAL]
-    faces = [_as_rgb(f) for f in skimage.data.lfw_subset()[:100]]
-    graphics = [_as_rgb(getattr(skimage.data, n)()) for n in _GRAPHICS]
+    medical = [as_rgb(getattr(skimage.data, n)()) for n in _MEDICAL]
+    faces = [as_rgb(f) for f in skimage.data.lfw_subset()[:100]]
+    graphics = [as_rgb(getattr(skimage.data, n)()) for n in _GRAPHICS]
     synthetic = {
         "flat": [degrade.flat_image(rng) for _ in range(25)],
         "noise": [degrade.noise_image(rng) for _ in range(25)],

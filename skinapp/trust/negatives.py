@@ -37,7 +37,8 @@ FAMILIES = ("photos", "faces", "screens", "textures", "shapes")
 _WORDS = ("file", "edit", "view", "save", "patient", "open", "help", "menu", "ok", "cancel")
 
 
-def _rgb(image: np.ndarray) -> np.ndarray:
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """A bundled image (bool, float in [0, 1] or [0, 255], gray or RGBA) as (H, W, 3) uint8."""
     image = np.asarray(image)
     if image.dtype == bool:
         image = image.astype(np.uint8) * 255
@@ -54,8 +55,8 @@ def _source_photos() -> list[np.ndarray]:
     from PIL import Image, ImageSequence
     from sklearn.datasets import load_sample_images
 
-    photos = [_rgb(im) for im in load_sample_images().images] * 4  # the real photos, mostly
-    photos += [_rgb(skimage.data.shepp_logan_phantom()), _rgb(skimage.data.binary_blobs())]
+    photos = [as_rgb(im) for im in load_sample_images().images] * 4  # the real photos, mostly
+    photos += [as_rgb(skimage.data.shepp_logan_phantom()), as_rgb(skimage.data.binary_blobs())]
     gif = Path(skimage.data.__file__).parent / "no_time_for_that_tiny.gif"
     if gif.is_file():
         with Image.open(gif) as movie:
@@ -147,7 +148,7 @@ def generated_negatives(
     import skimage.data
 
     photos = _source_photos()
-    faces = [_rgb(f) for f in skimage.data.lfw_subset()[100:]]  # measure uses the first 100
+    faces = [as_rgb(f) for f in skimage.data.lfw_subset()[100:]]  # measure uses the first 100
     return {
         "photos": [
             _crop(photos[int(rng.integers(len(photos)))], rng, size) for _ in range(n_per_family)
