@@ -13,7 +13,7 @@ CC BY-NC 4.0 with attribution, in this non-commercial project; the rest stay out
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -157,9 +157,21 @@ SHIPPABLE_LICENCES = ("CC0", "CC BY-NC")
 SHIPPED_PER_KIND = 2
 
 
-def shippable(gallery: pd.DataFrame, per_kind: int = SHIPPED_PER_KIND) -> pd.DataFrame:
+def sample_ids() -> set[str]:
+    """Image ids of the bundled samples (``skinapp/samples``): the only dataset photos the
+    repository redistributes, so the only ones whose thumbnails are shipped."""
+    return {p.stem for p in (Path(__file__).resolve().parents[1] / "samples").glob("*.jpg")}
+
+
+def shippable(
+    gallery: pd.DataFrame,
+    per_kind: int = SHIPPED_PER_KIND,
+    *,
+    only: Collection[str] | None = None,
+) -> pd.DataFrame:
     """The gallery rows whose thumbnails are shipped: per kind, up to ``per_kind`` images
-    with a redistributable licence, CC0 first, then in the table's (confidence) order.
+    with a redistributable licence (and an id in ``only``, when given), CC0 first, then in
+    the table's (confidence) order.
 
     Examples
     --------
@@ -170,6 +182,8 @@ def shippable(gallery: pd.DataFrame, per_kind: int = SHIPPED_PER_KIND) -> pd.Dat
     """
     licence = gallery["license"].fillna("").astype(str)
     ok = licence.str.startswith(SHIPPABLE_LICENCES)
+    if only is not None:
+        ok &= gallery["image_id"].isin(set(only))
     frame = gallery[ok].assign(_cc0=~licence[ok].str.startswith("CC0"))
     frame = frame.sort_values("_cc0", kind="stable")
     picked = frame.groupby("kind", sort=False).head(per_kind).drop(columns="_cc0")
@@ -185,7 +199,7 @@ def write_shipped_thumbnails(
     out = Path(model_dir) / GALLERY_DIR
     gallery = pd.read_csv(out / GALLERY_CSV)
     names = []
-    for row in shippable(gallery, per_kind).itertuples():
+    for row in shippable(gallery, per_kind, only=sample_ids()).itertuples():
         image = read_image(image_path(data_dir, row.image_id))
         (out / row.photo).write_bytes(encode_jpeg(_thumb(image), quality=80))
         cam = heatmap_overlay(classifier, image)
