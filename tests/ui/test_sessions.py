@@ -3,6 +3,7 @@ system (skinapp.memory)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -64,10 +65,16 @@ def test_reaping_happens_before_streamlit_drops_the_session():
 
 
 def test_trimmer_trims_after_activity(monkeypatch):
-    calls = []
-    monkeypatch.setattr(memory, "release_freed_memory", lambda: calls.append(1) or True)
+    # Count only this trimmer's calls: the app's own trimmer may still be lingering from an
+    # earlier test's analysis and calls the same (patched) function from its thread.
+    threads = []
+    monkeypatch.setattr(
+        memory, "release_freed_memory", lambda: threads.append(threading.get_ident()) or True
+    )
     trimmer = memory.Trimmer(every_s=0.02, linger_s=0.2)
     trimmer.touch()
+    mine = trimmer._thread.ident
+    calls = _Mine(threads, mine)
     deadline = time.monotonic() + 5
     while len(calls) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -86,3 +93,13 @@ def test_trimmer_trims_after_activity(monkeypatch):
 def test_memory_calls_are_safe_here():
     assert isinstance(memory.release_freed_memory(), bool)
     assert isinstance(memory.limit_arenas(4), bool)
+
+
+class _Mine:
+    """``len()`` of the calls that came from one thread."""
+
+    def __init__(self, threads: list[int], ident: int | None) -> None:
+        self.threads, self.ident = threads, ident
+
+    def __len__(self) -> int:
+        return sum(1 for t in list(self.threads) if t == self.ident)
