@@ -9,7 +9,6 @@ from skinapp.errors import SkinappError
 from skinapp.heatmap import HEATMAP_CAPTION
 from skinapp.preprocess import PipelineParams
 from skinapp.ui import cache, memo, state, views, widgets
-from skinapp.vision.segment import SegmentParams
 
 state.init_state()
 st.title("Preprocessing Lab")
@@ -36,8 +35,8 @@ with st.sidebar:
         expanded=("hair_removal",),
     )
     with st.expander("Segmentation"):
-        segment = widgets.param_form(
-            SegmentParams, key=state.LAB_SEGMENT, value=current.segment, reset=False
+        segment = widgets.segment_form(
+            current.segment, learned_installed=widgets.learned_segmenter_installed()
         )
     st.session_state.setdefault(state.LAB_CLASSIFY_PREPROCESSED, current.classify_preprocessed)
     classify_preprocessed = st.toggle(

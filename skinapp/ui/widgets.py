@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any, NamedTuple
 
 import streamlit as st
 
 from skinapp.analysis import AnalysisSettings
+from skinapp.errors import SkinappError
 from skinapp.io import UPLOAD_LIMIT_TEXT
 from skinapp.preprocess import PipelineParams
-from skinapp.ui import state
+from skinapp.ui import cache, state
 from skinapp.ui.cache import sample_bytes, sample_catalog
 from skinapp.vision.segment import SegmentParams
 
@@ -27,9 +28,11 @@ __all__ = [
     "apply_params",
     "field_label",
     "image_inputs",
+    "learned_segmenter_installed",
     "param_form",
     "reset_lab_settings",
     "reset_params",
+    "segment_form",
     "set_lab_settings",
     "setting_label",
     "settings_import_export",
@@ -131,6 +134,7 @@ def param_form(
     value: Any = None,
     reset: bool = True,
     expanded: Collection[str] = (),
+    unused: Callable[[Any], tuple[Collection[str], str]] | None = None,
 ) -> Any:
     """Draw a widget per field of a parameter dataclass and return the chosen instance.
 
@@ -148,6 +152,9 @@ def param_form(
         Draw a "Reset to defaults" button.
     expanded : collection of str
         Names of the nested fields whose expanders start open.
+    unused : callable, optional
+        Called with the instance as the first field's widget sets it; returns the names of
+        the fields that then do not apply (greyed out) and a one-line caption saying why.
 
     Returns
     -------
@@ -168,14 +175,21 @@ def param_form(
             args=(cls, key),
             help="Put every setting below back to the value the app was validated with.",
         )
-    return _form(cls, key, value, depth=0, expanded=frozenset(expanded))
+    return _form(cls, key, value, depth=0, expanded=frozenset(expanded), unused=unused)
 
 
 def _form(
-    cls: type, key: str, value: Any, *, depth: int, expanded: frozenset[str] = frozenset()
+    cls: type,
+    key: str,
+    value: Any,
+    *,
+    depth: int,
+    expanded: frozenset[str] = frozenset(),
+    unused: Callable[[Any], tuple[Collection[str], str]] | None = None,
 ) -> Any:
     values: dict[str, Any] = {}
     disabled = False
+    idle: Collection[str] = ()
     for i, f in enumerate(_widget_fields(cls)):
         current = getattr(value, f.name)
         if _is_nested(f):
@@ -189,8 +203,12 @@ def _form(
                 st.markdown(f"**{field_label(f)}**")
                 values[f.name] = _form(type(current), f"{key}.{f.name}", current, depth=depth + 1)
             continue
-        values[f.name] = _widget(f, f"{key}.{f.name}", current, disabled=disabled)
-        if i == 0 and f.name in _SWITCHES:
+        values[f.name] = _widget(f, f"{key}.{f.name}", current, disabled=disabled or f.name in idle)
+        if i == 0 and unused is not None:
+            idle, note = unused(dataclasses.replace(value, **values))
+            if idle:
+                st.caption(note)
+        elif i == 0 and f.name in _SWITCHES:
             disabled = values[f.name] in (False, "none")
             if disabled and len(_widget_fields(cls)) > 1:
                 st.caption(
@@ -246,6 +264,40 @@ def _widget(f: dataclasses.Field, wkey: str, current: Any, *, disabled: bool) ->
 
 def _choice_label(choice: Any) -> str:
     return str(choice).replace("_", " ")
+
+
+def learned_segmenter_installed() -> bool:
+    """Whether the shared classifier comes with a learned segmenter (False when the model
+    does not load: the page that needs it says so)."""
+    try:
+        return getattr(cache.classifier(), "segmenter", None) is not None
+    except SkinappError:
+        return False
+
+
+def segment_form(value: SegmentParams, *, learned_installed: bool) -> SegmentParams:
+    """The Lab's segmentation settings; those the chosen method does not read are greyed out
+    (:meth:`SegmentParams.unused_fields`), with a caption saying why."""
+
+    def unused(params: SegmentParams) -> tuple[Collection[str], str]:
+        idle = params.unused_fields(learned_installed=learned_installed)
+        if "sensitivity" not in idle:
+            return idle, (
+                "Greyed out: the learned network draws the outline, so these classical "
+                "settings (thresholds, morphology, hull…) do not apply; pick classical to "
+                "change them."
+            )
+        if params.method == "learned":  # the classical fallback
+            return idle, (
+                "No learned segmenter is installed, so the classical settings below outline "
+                "the lesion; “Sensitivity” (learned outline only) is greyed out."
+            )
+        return idle, (
+            "“Sensitivity” is greyed out: it moves the learned outline only (the magenta "
+            "comparison outline uses it)."
+        )
+
+    return param_form(SegmentParams, key=state.LAB_SEGMENT, value=value, reset=False, unused=unused)
 
 
 # === Settings files ===

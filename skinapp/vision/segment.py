@@ -44,7 +44,7 @@ whose long side is :data:`REFERENCE_SIDE` (224 px) and scaled with the working i
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import cv2
 import numpy as np
@@ -300,6 +300,22 @@ class SegmentParams:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{name}.{attr} must be a number. Received: `{attr}={value!r}`")
         check_ranges(self)
+
+    def unused_fields(self, *, learned_installed: bool = True) -> tuple[str, ...]:
+        """Names of the fields the outline of these parameters does not read.
+
+        As :func:`skinapp.vision.learned.outline_lesion` decides: when the learned segmenter
+        draws the outline (``method="learned"`` and installed), every classical field;
+        otherwise (classical, or its fallback) ``sensitivity``, which only moves the
+        learned outline.
+        """
+        if self.method == "learned" and learned_installed:
+            return tuple(f.name for f in fields(self) if f.name not in _LEARNED_FIELDS)
+        return ("sensitivity",)
+
+
+#: The fields of :class:`SegmentParams` that the learned outline reads.
+_LEARNED_FIELDS = ("method", "sensitivity")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ Behaviours (one test each):
   and the report download;
 - a bad upload shows the I/O module's message and the page keeps working; several uploads
   give a summary table; Lab settings that differ from the defaults are pointed out;
-- Lab sliders change the output; reset restores the defaults; settings reach Diagnose;
+- Lab sliders change the output; the segmentation settings the chosen method does not read
+  are greyed out and the learned-vs-classical comparison stays; reset restores the defaults;
+  settings reach Diagnose;
 - the Dashboard renders every chart from the saved files; its threshold slider moves the
   operating point.
 
@@ -281,6 +283,30 @@ def test_lab_sliders_change_the_output():
     at.checkbox(key=f"{state.LAB_PIPELINE}.hair_removal.enabled").uncheck().run()
     assert not at.exception
     assert "Hair removed" not in _captions(at)
+
+
+@needs_model
+def test_lab_greys_out_the_settings_the_outline_method_does_not_read():
+    at = _with_sample("pages/lab.py")
+    seg = state.LAB_SEGMENT
+    assert at.selectbox(key=f"{seg}.method").value == "learned"
+    assert not at.slider(key=f"{seg}.sensitivity").disabled
+    for name in ("threshold_level", "morph_size", "work_size"):
+        assert at.slider(key=f"{seg}.{name}").disabled, name
+    assert at.checkbox(key=f"{seg}.convex_hull").disabled
+    assert any("classical settings (thresholds" in c.value for c in at.caption)
+    # the learned-vs-classical comparison still draws the classical outline in magenta
+    assert any("magenta: the classical method's" in c for c in _captions(at))
+
+    at.selectbox(key=f"{seg}.method").set_value("classical").run()
+
+    assert not at.exception
+    assert at.slider(key=f"{seg}.sensitivity").disabled
+    assert not at.slider(key=f"{seg}.threshold_level").disabled
+    assert not at.checkbox(key=f"{seg}.convex_hull").disabled
+    assert any("magenta: the learned method's" in c for c in _captions(at))
+    at.slider(key=f"{seg}.threshold_level").set_value(0.6).run()
+    assert at.session_state[state.SETTINGS].segment.threshold_level == 0.6
 
 
 @needs_model

@@ -253,6 +253,41 @@ def test_every_tunable_field_has_help_and_is_frozen():
         params.work_size = 100  # type: ignore[misc]
 
 
+def test_unused_fields_are_the_ones_the_outline_does_not_read():
+    from skinapp.vision.learned import SegmenterInfo, outline_lesion
+
+    class Fake:  # the learned segmenter's interface: a probability map and its info
+        info = SegmenterInfo(input_size=64, threshold=0.5)
+
+        def probability(self, image):
+            p = np.zeros((64, 64), np.float32)
+            cv2.circle(p, (32, 32), 14, 1.0, -1)
+            return p
+
+    photo = with_lesion(skin(), disc_mask((168, 224), (112, 84), 30))
+    learned = SegmentParams()
+    idle = learned.unused_fields()
+    assert "sensitivity" not in idle and "method" not in idle
+    assert {"threshold_level", "morph_size", "convex_hull", "work_size"} <= set(idle)
+    # the learned outline does not change when every field said unused changes
+    changed = dataclasses.replace(
+        learned, threshold_level=0.5, morph_size=1, convex_hull=True, work_size=128, hair_size=1
+    )
+    assert set(learned.unused_fields()) >= {
+        f.name
+        for f in dataclasses.fields(SegmentParams)
+        if getattr(changed, f.name) != getattr(learned, f.name)
+    }
+    a, b = outline_lesion(photo, learned, Fake()), outline_lesion(photo, changed, Fake())
+    assert a.method == "learned" and np.array_equal(a.mask, b.mask)
+    # classical (chosen, or the fallback without a learned segmenter) ignores sensitivity only
+    classical = SegmentParams(method="classical")
+    assert classical.unused_fields() == learned.unused_fields(learned_installed=False)
+    assert classical.unused_fields() == ("sensitivity",)
+    low, high = (dataclasses.replace(classical, sensitivity=s) for s in (0.1, 0.9))
+    assert np.array_equal(segment_lesion(photo, low).mask, segment_lesion(photo, high).mask)
+
+
 # === Property ===
 
 
