@@ -154,6 +154,18 @@ def _r(value: float) -> float | None:
 
 # === Segmentation ===
 
+#: The name the model card reads these scores from (``models/segmentation_metrics.json``).
+CARD_FILE_NAME = "segmentation_metrics.json"
+#: What each split's scores mean (written beside them): only ``test`` is held out.
+SPLIT_ROLES = {
+    "test": "held out, the headline: never used for training or tuning",
+    "val": "tuning: the learned segmenter's epoch, threshold and uncertainty cut-off, "
+    "and the classical parameters",
+    "train": "training: the learned segmenter learnt these masks (the classical parameters "
+    "were tuned on them too), so its scores here are optimistic",
+    "all, train_val": "pools of the splits scored (train_val: train and val); not held out",
+}
+
 
 @functools.lru_cache(maxsize=2)
 def _segmenter(model_dir: str | None):
@@ -541,6 +553,21 @@ def _segmenter_info(model_dir: Path) -> dict[str, Any] | None:
     return {"file": str(model_dir / "segmenter.tflite"), **info}
 
 
+def _refresh_card(out: Path, model_dir: Path) -> None:
+    """Re-render ``MODEL_CARD.md`` when ``out`` is the model's file (the card quotes it)."""
+    if out.resolve() != (model_dir / out.name).resolve() or out.name != CARD_FILE_NAME:
+        return
+    if not (model_dir / "metrics.json").is_file():
+        return
+    from skinapp.model.card import write_model_card
+
+    write_model_card(
+        model_dir,
+        json.loads((model_dir / "metrics.json").read_text()),
+        json.loads((model_dir / "model_config.json").read_text()),
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the measurements and write the JSON file; return 0, or 2 on bad input."""
     args = build_parser().parse_args(argv)
@@ -601,6 +628,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "hair_removal_params": dataclasses.asdict(hair_params),
         "segmentation": segmentation,
         "splits": args.splits or "all",
+        "split_roles": SPLIT_ROLES,
         "hair_removal_before_segmentation_helps_on_train_val": None
         if plain is None or with_hair is None
         else bool(with_hair > plain),
@@ -610,11 +638,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
     if args.per_image:
         scores.to_csv(args.per_image, index=False)
+    _refresh_card(args.out, args.model_dir)
     for key in segmentation:
-        s = segmentation[key]
+        by_split = segmentation[key]["by_split"]
         console.print(
-            f"{key}: Jaccard all {s['all'].get('mean_jaccard')}, "
-            f"test {s['test'].get('mean_jaccard')}, train+val {s['train_val'].get('mean_jaccard')}"
+            f"{key}: mean / thresholded Jaccard "
+            + ", ".join(
+                f"{split} {by_split[split].get('mean_jaccard')} / "
+                f"{by_split[split].get('thresholded_jaccard')}"
+                for split in ("test", "val", "train")
+                if split in by_split
+            )
         )
     psnr_db = hair["psnr_db"]
     console.print(

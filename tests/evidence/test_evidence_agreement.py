@@ -65,7 +65,10 @@ def test_card_section_renders_both_files_or_says_what_is_missing():
     seg = {
         "command": "python -m skinapp.vision.measure X",
         "segmentation": {
-            "learned": {"test": {"n": 297, "mean_jaccard": 0.85, "thresholded_jaccard": 0.8}},
+            "learned": {
+                "test": {"n": 297, "mean_jaccard": 0.85, "thresholded_jaccard": 0.8},
+                "by_split": {"val": {"n": 306, "mean_jaccard": 0.83}},
+            },
             "with_hair_removal": {"test": {"n": 297, "mean_jaccard": 0.79}},
         },
     }
@@ -78,6 +81,7 @@ def test_card_section_renders_both_files_or_says_what_is_missing():
     }
     text = outline_section(seg, agree)
     assert "| learned (MobileNetV2 U-Net, shipped) | 297 | 0.850 | 0.800 |" in text
+    assert "| learned (MobileNetV2 U-Net, shipped) | val (tuning) | 306 | 0.830 |" in text
     assert "| compactness | 1.00 |" in text
     missing = outline_section(None, None)
     assert "segmentation_metrics.json" in missing and "descriptor_agreement.json" in missing

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -93,3 +95,22 @@ def test_two_jobs_give_the_same_scores(tiny_derm):
 
 def test_missing_metadata_exits_2(tmp_path):
     assert measure.main(["--data", str(tmp_path), "--out", str(tmp_path / "m.json")]) == 2
+
+
+def test_the_model_card_follows_the_models_segmentation_file(tmp_path):
+    models = Path(__file__).resolve().parents[2] / "models"
+    for name in ("metrics.json", "model_config.json"):
+        shutil.copy(models / name, tmp_path / name)
+    seg = {
+        "command": "python -m skinapp.vision.measure X",
+        "segmentation": {"learned": {"test": {"n": 3, "mean_jaccard": 0.9}}},
+    }
+    other = tmp_path / "elsewhere.json"
+    other.write_text(json.dumps(seg))
+    measure._refresh_card(other, tmp_path)  # not the file the card reads: no card
+    assert not (tmp_path / "MODEL_CARD.md").exists()
+    out = tmp_path / measure.CARD_FILE_NAME
+    out.write_text(json.dumps(seg))
+    measure._refresh_card(out, tmp_path)
+    card = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "| learned (MobileNetV2 U-Net, shipped) | 3 | 0.900 |" in card
