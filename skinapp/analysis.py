@@ -15,8 +15,11 @@
    longer apply;
 5. draws the contour and the heat-map overlays, and records the time of each stage in ms.
 
-The classifier runs in a worker thread beside steps 2-3 (they do not depend on it), so its
-stage time overlaps theirs and the stages add up to more than ``total``.
+The stages run one after the other on the calling thread, so one analysis keeps one core
+busy (the classifier's interpreter uses its own ``num_threads``) and the stage times add up
+to ``total``. Concurrent analyses are bounded by :mod:`skinapp.pool`: running the classifier
+in a side thread would make one analysis faster alone but fight the pool's other analyses
+for the same cores.
 
 Trust (:mod:`skinapp.trust`): the image-quality checks run on the working image and the
 lesion mask (:attr:`Analysis.quality`); the classifier runs with test-time augmentation
@@ -29,12 +32,11 @@ Everything is pure: no Streamlit, nothing written to disk, the input is never mo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
-import os
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +44,7 @@ import cv2
 import numpy as np
 
 from skinapp.io import check_image, downscale_max_side, read_image
+from skinapp.model.preprocessing import at_model_scale
 from skinapp.params import from_dict
 from skinapp.preprocess import Pipeline, PipelineParams
 from skinapp.trust.decision import decide
@@ -381,11 +384,10 @@ def analyze(image: np.ndarray, settings: AnalysisSettings, classifier: Classifie
     start = t0 = time.perf_counter()
 
     work = downscale_max_side(image, settings.max_side)
+    # The one shrink to the dataset's scale, shared by the classifier, the segmenter and the
+    # photo-level quality checks (each would otherwise shrink the working image again).
+    small = at_model_scale(work)
     timings["downscale"] = _ms(t0)
-
-    # The classifier (LiteRT, GIL released) runs beside preprocessing, segmentation and
-    # description, which are independent of it: the stage times then overlap.
-    classified = _CLASSIFY_POOL.submit(_timed_predict, classifier, work)
 
     t0 = time.perf_counter()
     piped = Pipeline(settings.pipeline).run(work)
@@ -396,7 +398,9 @@ def analyze(image: np.ndarray, settings: AnalysisSettings, classifier: Classifie
 
     t0 = time.perf_counter()
     segmenter = getattr(classifier, "segmenter", None)
-    segmentation = outline_lesion(work, settings.segment, segmenter, preprocessed=preprocessed)
+    segmentation = outline_lesion(
+        work, settings.segment, segmenter, preprocessed=preprocessed, small=small
+    )
     timings["segment"] = _ms(t0)
 
     t0 = time.perf_counter()
@@ -409,15 +413,13 @@ def analyze(image: np.ndarray, settings: AnalysisSettings, classifier: Classifie
     )
     timings["describe"] = _ms(t0)
 
-    validated, classify_ms = classified.result()
     t0 = time.perf_counter()
+    validated = classifier.predict(small, tta=USE_TTA)
     on_pipeline = None
     if settings.classify_preprocessed or settings.compare_inputs:
         on_pipeline = classifier.predict(piped.image, tta=USE_TTA)
     prediction = on_pipeline if settings.classify_preprocessed else validated
-    # The classifier's own time (it overlapped the stages above, so the stages add up to
-    # more than the total).
-    timings["classify"] = classify_ms + _ms(t0)
+    timings["classify"] = _ms(t0)
 
     t0 = time.perf_counter()
     contour_overlay = (
@@ -433,7 +435,7 @@ def analyze(image: np.ndarray, settings: AnalysisSettings, classifier: Classifie
 
     t0 = time.perf_counter()
     quality = check_quality(
-        work,
+        small,
         segmentation.mask if segmentation.found else None,
         detector=classifier.photometric,
         features=validated.features,
@@ -478,16 +480,6 @@ def analyze(image: np.ndarray, settings: AnalysisSettings, classifier: Classifie
 
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
-
-
-#: Threads that run the classifier beside the rest of an analysis (one per core; the
-#: classifier's own interpreter pool bounds the work in flight).
-_CLASSIFY_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="classify")
-
-
-def _timed_predict(classifier: Classifier, work: np.ndarray) -> tuple[Prediction, float]:
-    start = time.perf_counter()
-    return classifier.predict(work, tta=USE_TTA), _ms(start)
 
 
 def _fit_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -615,12 +607,25 @@ def overlay_heatmap(
     small = (max(1, width // step), max(1, height // step))
     up = np.clip(cv2.resize(heat, small, interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
     levels = (up * 255.0 + 0.5).astype(np.uint8)
-    coloured = cv2.cvtColor(cv2.applyColorMap(levels, colormap), cv2.COLOR_BGR2RGB)
+    coloured = _colormap_rgb(colormap)[levels]
     weight = (alpha * up).astype(np.float32)
     if small != (width, height):
         coloured = cv2.resize(coloured, (width, height), interpolation=cv2.INTER_LINEAR)
         weight = cv2.resize(weight, (width, height), interpolation=cv2.INTER_LINEAR)
     return cv2.blendLinear(np.ascontiguousarray(image), coloured, 1.0 - weight, weight)
+
+
+@functools.cache
+def _colormap_rgb(colormap: int) -> np.ndarray:
+    """``(256, 3) uint8`` RGB colour of each level of an OpenCV colormap.
+
+    ``cv2.applyColorMap`` rebuilds its table on every call (about 7 ms); indexing a table
+    built once gives the same colours.
+    """
+    ramp = np.arange(256, dtype=np.uint8)[:, None]
+    table = cv2.cvtColor(cv2.applyColorMap(ramp, colormap), cv2.COLOR_BGR2RGB)[:, 0]
+    table.setflags(write=False)
+    return table
 
 
 def draw_contour(

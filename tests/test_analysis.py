@@ -157,8 +157,8 @@ def test_no_lesion_found_gives_no_descriptors(sample, fake, monkeypatch):
 
     real = analysis_module.outline_lesion
 
-    def nothing(image, params, segmenter, *, preprocessed=None):
-        seg = real(image, params, segmenter, preprocessed=preprocessed)
+    def nothing(image, params, segmenter, **kwargs):
+        seg = real(image, params, segmenter, **kwargs)
         return _replace(seg, found=False, mask=np.zeros_like(seg.mask), message="")
 
     monkeypatch.setattr(analysis_module, "outline_lesion", nothing)

@@ -11,24 +11,16 @@ import cv2
 import numpy as np
 
 from skinapp.io import check_image
+from skinapp.model.preprocessing import MODEL_INPUT_SIZE, at_model_scale
 
 __all__ = ["LIT_MIN_L", "QUALITY_SIDE", "at_model_scale", "color_cast"]
 
-#: Long side (px) at which photo-level measures are taken: the classifier's input size.
-QUALITY_SIDE = 224
+#: Long side (px) at which photo-level measures are taken (:func:`at_model_scale`): the
+#: classifier's input size.
+QUALITY_SIDE = MODEL_INPUT_SIZE
 #: Pixels darker than this (CIELAB L*, 0-255 scale) are the dermatoscope's dark frame or
 #: shadow and are left out of the colour-cast estimate.
 LIT_MIN_L = 40
-
-
-def at_model_scale(image: np.ndarray) -> np.ndarray:
-    """``image`` shrunk (area interpolation) so its long side is at most QUALITY_SIDE."""
-    h, w = image.shape[:2]
-    scale = QUALITY_SIDE / max(h, w)
-    if scale >= 1:
-        return image
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def color_cast(image: np.ndarray) -> tuple[float, float]:

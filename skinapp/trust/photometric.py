@@ -103,19 +103,25 @@ def photo_stats(image: np.ndarray) -> np.ndarray:
     """
     small = at_model_scale(image)
     rgb = small.reshape(-1, 3)
-    luma = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).reshape(-1).astype(np.float32)
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).reshape(-1)
+    luma = gray.astype(np.float32)
     lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
-    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(np.float32)
+    hsv8 = cv2.cvtColor(small, cv2.COLOR_RGB2HSV).reshape(-1, 3)
+    hsv = hsv8.astype(np.float32)
+    # Every value is an 8-bit level: a stable sort of uint8 levels is a radix sort (about 10x
+    # faster than sorting floats, same order), and a percentile of sorted values is cheap.
+    order = np.argsort(gray, kind="stable")
     parts = [
-        np.percentile(luma, _LUMA_PERCENTILES),
+        np.percentile(luma[order], _LUMA_PERCENTILES),
         [luma.mean(), luma.std(), (luma < 20).mean(), (luma > 235).mean()],
-        *(np.percentile(rgb[:, c], _CHANNEL_PERCENTILES) for c in range(3)),
-        np.percentile(hsv[:, 1], _SATURATION_PERCENTILES),
+        *(np.percentile(np.sort(rgb[:, c], kind="stable"), _CHANNEL_PERCENTILES) for c in range(3)),
+        np.percentile(
+            np.sort(hsv8[:, 1], kind="stable").astype(np.float32), _SATURATION_PERCENTILES
+        ),
     ]
     hue, chroma = color_cast(small)  # of the lit pixels, as the rule-based check sees it
     a, b = chroma * np.cos(np.radians(hue)), chroma * np.sin(np.radians(hue))
     parts.append([a, b, chroma, hue])
-    order = np.argsort(luma, kind="stable")
     for chosen in (order[: len(order) // 4], order[len(order) // 2 :]):
         parts += [lab[chosen].mean(axis=0), hsv[chosen, 1:].mean(axis=0)]
     sat = hsv[:, 1]

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from skinapp.errors import ModelLoadError
+from skinapp.model.preprocessing import at_model_scale
 from skinapp.vision.segment import (
     Segmentation,
     SegmentParams,
@@ -183,8 +184,13 @@ class LearnedSegmenter:
         return interp
 
     def probability(self, image: np.ndarray) -> np.ndarray:
-        """``(S, S) float32`` lesion probability of an RGB ``uint8`` photo (squashed to S²)."""
+        """``(S, S) float32`` lesion probability of an RGB ``uint8`` photo (squashed to S²).
+
+        The photo is first brought to the dataset's scale (:func:`at_model_scale`, a no-op
+        for a photo already at it), as every training photo was, then squashed to S².
+        """
         size = self.info.input_size
+        image = at_model_scale(image)
         interpolation = cv2.INTER_AREA if max(image.shape[:2]) > size else cv2.INTER_LINEAR
         small = cv2.resize(image, (size, size), interpolation=interpolation)
         pixels = small[None].astype(np.float32)
@@ -282,6 +288,7 @@ def outline_lesion(
     segmenter: LearnedSegmenter | None,
     *,
     preprocessed: np.ndarray | None = None,
+    small: np.ndarray | None = None,
 ) -> Segmentation:
     """The lesion outline the app shows, measures and saves: the one place that decides.
 
@@ -289,10 +296,12 @@ def outline_lesion(
     photos without preprocessing) when ``params.method == "learned"`` and it is installed;
     else the classical :func:`~skinapp.vision.segment.segment_lesion` on ``preprocessed``
     (hair removed; ``image`` when not given), without convex hull by default. The mask
-    has the image's height and width.
+    has the image's height and width. ``small``, when given, is ``image`` already brought
+    to the model's scale (:func:`at_model_scale`): the segmenter reads it instead of
+    shrinking ``image`` again.
     """
     if params.method == "learned" and segmenter is not None:
-        probability = segmenter.probability(image)
+        probability = segmenter.probability(image if small is None else small)
         threshold = threshold_for(params.sensitivity, segmenter.info.threshold)
         return outline_from_probability(
             probability, image.shape[:2], threshold, min_confidence=segmenter.info.min_confidence
