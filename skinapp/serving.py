@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from skinapp.errors import ModelLoadError
-from skinapp.model.calibration import Calibration
+from skinapp.model.calibration import Calibration, load_calibration
 from skinapp.model.differential import (
     Differential,
     DifferentialCalibration,
@@ -41,7 +41,6 @@ from skinapp.model.differential import (
 )
 from skinapp.model.grading import GradeThresholds, assign_grade
 from skinapp.model.preprocessing import ModelInputSpec, prepare_model_input
-from skinapp.model.report import load_calibration
 from skinapp.model.scores import malignant_direction, malignant_log_odds
 from skinapp.trust.detector import TrustDetector, load_detector
 from skinapp.trust.ood import OOD_FILE, pool_features

@@ -5,6 +5,8 @@ Only the encoded hash (``$argon2id$v=19$m=65536,t=3,p=4$salt$hash``) is ever sto
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -14,8 +16,13 @@ __all__ = ["MAX_PASSWORD", "check_policy", "hash_password", "needs_rehash", "ver
 
 MAX_PASSWORD = 256
 _HASHER = PasswordHasher()
-#: Verified against for unknown users, so a wrong user name costs as long as a wrong password.
-_DUMMY = _HASHER.hash("skinapp-no-such-user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against for unknown users, so a wrong user name costs as long as a wrong
+    password. Made on first use: hashing takes ~0.3 s, which every app start paid before."""
+    return _HASHER.hash("skinapp-no-such-user")
 
 
 def check_policy(password: str, min_length: int) -> str:
@@ -37,7 +44,7 @@ def hash_password(password: str) -> str:
 def verify_password(encoded: str | None, password: str) -> bool:
     """True if ``password`` matches; False for a mismatch or no hash (same cost either way)."""
     try:
-        return _HASHER.verify(encoded or _DUMMY, password) and encoded is not None
+        return _HASHER.verify(encoded or _dummy_hash(), password) and encoded is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

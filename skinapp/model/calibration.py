@@ -13,22 +13,27 @@ that only exposes a probability can be converted with :func:`to_logits`.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import warnings
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from scipy.optimize import minimize, minimize_scalar
 from scipy.special import expit, logit
 
-from skinapp.model.metrics import as_binary_arrays, require_both_classes
+from skinapp.errors import ModelLoadError
+from skinapp.model.grading import GradeThresholds
+from skinapp.model.labels import as_binary_arrays, require_both_classes
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "CALIBRATION_FILE",
     "METHODS",
+    "SCHEMA_VERSION",
     "T_MAX",
     "T_MIN",
     "Calibration",
@@ -37,6 +42,7 @@ __all__ = [
     "fit_calibration",
     "fit_platt",
     "fit_temperature",
+    "load_calibration",
     "to_logits",
 ]
 
@@ -108,6 +114,8 @@ def fit_temperature(logits: Any, y_true: Any) -> float:
     float
         ``T`` in ``[T_MIN, T_MAX]``; ``T > 1`` softens an overconfident model.
     """
+    from scipy.optimize import minimize_scalar  # fits only: the app just applies the map
+
     y, z = _check_logits(logits, y_true)
     bounds = (math.log(T_MIN), math.log(T_MAX))
     result = minimize_scalar(
@@ -164,6 +172,8 @@ def fit_platt(logits: Any, y_true: Any) -> tuple[float, float]:
         residual = expit(x) - target
         grad = np.array([np.mean(residual * z), np.mean(residual)])
         return _nll(x, target), grad
+
+    from scipy.optimize import minimize  # fits only: the app just applies the map
 
     result = minimize(
         loss_and_grad,
@@ -242,3 +252,53 @@ def fit_calibration(logits: Any, y_true: Any, method: Method = "temperature") ->
         a, b = fit_platt(logits, y_true)
         return Calibration(method="platt", a=a, b=b)
     raise ValueError(f"`method` must be one of {METHODS}. Received: `method={method!r}`")
+
+
+# === The fitted file the app and ``predict`` load ===
+
+#: Name of the file the app and ``predict`` load (written by ``skinapp.model.report``).
+CALIBRATION_FILE = "calibration.json"
+
+#: Bumped when the layout of ``metrics.json`` / ``calibration.json`` changes.
+SCHEMA_VERSION = 1
+
+
+def load_calibration(model_dir: str | Path) -> tuple[Calibration, GradeThresholds]:
+    """Load the calibration and grade thresholds that ``skinapp.model.report`` wrote.
+
+    Parameters
+    ----------
+    model_dir : str or Path
+        Folder holding ``calibration.json``.
+
+    Returns
+    -------
+    (Calibration, GradeThresholds)
+
+    Raises
+    ------
+    ModelLoadError
+        If the file is missing, not valid JSON, of another schema version, or holds invalid
+        values.
+    """
+    path = Path(model_dir) / CALIBRATION_FILE
+    if not path.is_file():
+        raise ModelLoadError(
+            f"No {CALIBRATION_FILE} in {Path(model_dir)}: run `python -m skinapp.evaluate` "
+            "to calibrate the model and choose the grade thresholds."
+        )
+    try:
+        data = json.loads(path.read_text())
+        version = data.get("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise ValueError(
+                f"expected schema_version {SCHEMA_VERSION}. Received: `schema_version={version}`"
+            )
+        calibration = Calibration.from_dict(data["calibration"])
+        thresholds = GradeThresholds.from_dict(data["thresholds"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise ModelLoadError(
+            f"{path} is invalid ({type(e).__name__}: {e}); re-run evaluation."
+        ) from e
+    logger.info("Loaded calibration %s and thresholds %s from %s", calibration, thresholds, path)
+    return calibration, thresholds

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +152,8 @@ def fit_scaling(
         reg = l2 * (np.sum((w - eye) ** 2) + np.sum(b**2))
         grad_w = np.diag(gw) if method == "vector" else gw.ravel()
         return nll + reg, np.concatenate([grad_w, gb])
+
+    from scipy.optimize import minimize  # fits only: the app just applies the map
 
     res = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 2000})
     if not res.success:

@@ -23,13 +23,14 @@ import logging
 import math
 import warnings
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from sklearn.metrics import roc_curve
 
-from skinapp.model.metrics import as_binary_arrays, require_both_classes
+from skinapp.model.labels import as_binary_arrays, require_both_classes
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +164,8 @@ def _t2_for_specificity(p_neg: np.ndarray, p_all: np.ndarray, min_specificity: f
 
 def _youden_threshold(y: np.ndarray, p: np.ndarray) -> float:
     """Observed p maximising ``tpr - fpr`` (highest threshold among ties)."""
+    from sklearn.metrics import roc_curve  # fits only: the app just applies the thresholds
+
     fpr, tpr, thresholds = roc_curve(y, p, drop_intermediate=False)
     finite = np.isfinite(thresholds)
     j = (tpr - fpr)[finite]
@@ -319,6 +322,8 @@ def grade_table(y: Any, p: Any, thresholds: GradeThresholds) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(n > 0, n_mal / np.maximum(n, 1), np.nan)
         share_mal = n_mal / total_mal if total_mal else np.full(3, np.nan)
+    import pandas as pd  # reports only: the app just assigns grades
+
     return pd.DataFrame(
         {
             "grade": list(GRADES),

@@ -34,6 +34,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from skinapp.model.labels import as_binary_arrays, require_both_classes
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -80,74 +82,7 @@ CI_METHOD = (
 
 # === Input checks ===
 
-
-def as_binary_arrays(
-    y_true: Any, scores: Any, *, probabilities: bool = True, name: str = "p"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Validate and convert labels and scores to 1-D numpy arrays.
-
-    Parameters
-    ----------
-    y_true : (N,) array_like
-        Labels in ``{0, 1}`` (bool, int or float holding 0/1).
-    scores : (N,) array_like
-        Finite real scores.
-    probabilities : bool
-        If True, scores must also lie in ``[0, 1]``.
-    name : str
-        Name of ``scores`` used in error messages.
-
-    Returns
-    -------
-    y : (N,) ndarray of int64 in {0, 1}
-    s : (N,) ndarray of float64
-
-    Raises
-    ------
-    ValueError
-        On empty input, mismatched lengths, non-binary labels, non-finite or (when
-        ``probabilities``) out-of-range scores.
-    """
-    y = np.asarray(y_true)
-    s = np.asarray(scores, dtype=np.float64)
-    if y.ndim != 1 or s.ndim != 1:
-        raise ValueError(
-            f"Expected 1-D labels and scores. Received: `y_true.shape={y.shape}`, "
-            f"`{name}.shape={s.shape}`"
-        )
-    if y.shape[0] != s.shape[0]:
-        raise ValueError(
-            f"Labels and scores must have the same length. Received: `len(y_true)={y.shape[0]}`, "
-            f"`len({name})={s.shape[0]}`"
-        )
-    if y.shape[0] == 0:
-        raise ValueError("Expected at least one sample. Received: `len(y_true)=0`")
-    values = np.unique(y)
-    if not np.isin(values, [0, 1]).all():
-        raise ValueError(
-            f"Labels must be 0 (benign) or 1 (malignant). Received: `unique(y_true)={values[:10]}`"
-        )
-    if not np.isfinite(s).all():
-        raise ValueError(
-            f"Scores must be finite. Received: `{name}` with "
-            f"{int((~np.isfinite(s)).sum())} NaN/inf values"
-        )
-    if probabilities and (s.min() < 0.0 or s.max() > 1.0):
-        raise ValueError(
-            f"Probabilities must lie in [0, 1]. "
-            f"Received: `{name}` in [{s.min():.4g}, {s.max():.4g}]"
-        )
-    return y.astype(np.int64), s
-
-
-def require_both_classes(y: np.ndarray, what: str) -> None:
-    """Raise ``ValueError`` unless the ``(N,)`` labels ``y`` contain both 0 and 1."""
-    n_pos = int(y.sum())
-    if n_pos == 0 or n_pos == y.shape[0]:
-        raise ValueError(
-            f"{what} needs both benign and malignant lesions. "
-            f"Received: `n_malignant={n_pos}`, `n_benign={y.shape[0] - n_pos}`"
-        )
+# (in :mod:`skinapp.model.labels`, re-exported here)
 
 
 def _float_or_none(x: Any) -> float | None:

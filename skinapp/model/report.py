@@ -35,8 +35,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from skinapp.errors import ModelLoadError
-from skinapp.model.calibration import Calibration, apply_temperature, fit_calibration
+from skinapp.model.calibration import (
+    CALIBRATION_FILE,
+    SCHEMA_VERSION,
+    Calibration,
+    apply_temperature,
+    fit_calibration,
+    load_calibration,
+)
 from skinapp.model.grading import (
     GRADE_DISCLAIMER,
     GRADE_TEXT,
@@ -62,11 +68,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["CALIBRATION_FILE", "SCHEMA_VERSION", "load_calibration", "write_evaluation"]
 
-#: Name of the file the app and ``predict`` load.
-CALIBRATION_FILE = "calibration.json"
-
-#: Bumped when the layout of ``metrics.json`` / ``calibration.json`` changes.
-SCHEMA_VERSION = 1
 
 VAL_NOTE = (
     "Validation split: the calibration and the grade thresholds were fitted on it, so these "
@@ -269,44 +270,3 @@ def write_evaluation(
         (metrics["test"]["roc_auc"] or {}).get("auc"),
     )
     return metrics
-
-
-def load_calibration(model_dir: str | Path) -> tuple[Calibration, GradeThresholds]:
-    """Load the calibration and grade thresholds written by :func:`write_evaluation`.
-
-    Parameters
-    ----------
-    model_dir : str or Path
-        Folder holding ``calibration.json``.
-
-    Returns
-    -------
-    (Calibration, GradeThresholds)
-
-    Raises
-    ------
-    ModelLoadError
-        If the file is missing, not valid JSON, of another schema version, or holds invalid
-        values.
-    """
-    path = Path(model_dir) / CALIBRATION_FILE
-    if not path.is_file():
-        raise ModelLoadError(
-            f"No {CALIBRATION_FILE} in {Path(model_dir)}: run `python -m skinapp.evaluate` "
-            "to calibrate the model and choose the grade thresholds."
-        )
-    try:
-        data = json.loads(path.read_text())
-        version = data.get("schema_version", SCHEMA_VERSION)
-        if version != SCHEMA_VERSION:
-            raise ValueError(
-                f"expected schema_version {SCHEMA_VERSION}. Received: `schema_version={version}`"
-            )
-        calibration = Calibration.from_dict(data["calibration"])
-        thresholds = GradeThresholds.from_dict(data["thresholds"])
-    except (ValueError, KeyError, TypeError) as e:
-        raise ModelLoadError(
-            f"{path} is invalid ({type(e).__name__}: {e}); re-run evaluation."
-        ) from e
-    logger.info("Loaded calibration %s and thresholds %s from %s", calibration, thresholds, path)
-    return calibration, thresholds
