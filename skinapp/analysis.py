@@ -282,7 +282,8 @@ class Analysis:
     #: The working image: the photo with its long side shrunk to ``settings.max_side``.
     image: np.ndarray
     #: Every pipeline image in order (``"input"``, then each step that ran; the last one,
-    #: ``"resize"``, is at the model's input size).
+    #: ``"resize"``, is at the model's input size and made only when the model is given the
+    #: pipeline output: ``classify_preprocessed`` or ``compare_inputs``, as in the Lab).
     steps: dict[str, np.ndarray]
     #: The pipeline output before the final resize (hair removed), at working resolution.
     preprocessed: np.ndarray
@@ -390,7 +391,7 @@ def analyze(image: np.ndarray, settings: AnalysisSettings, classifier: Classifie
     timings["downscale"] = _ms(t0)
 
     t0 = time.perf_counter()
-    piped = Pipeline(settings.pipeline).run(work)
+    piped = Pipeline(_pipeline_to_run(settings)).run(work)
     before_resize = [name for name in piped.steps if name != "resize"]
     preprocessed = piped.steps[before_resize[-1]]
     hair_mask = _fit_mask(piped.hair_mask, work.shape[:2])
@@ -480,6 +481,15 @@ def analyze(image: np.ndarray, settings: AnalysisSettings, classifier: Classifie
 
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
+
+
+def _pipeline_to_run(settings: AnalysisSettings) -> PipelineParams:
+    """The Lab's pipeline, without its last step (squaring the image for the model) when the
+    model is not given the pipeline output: then nothing reads that image (Diagnose)."""
+    params = settings.pipeline
+    if settings.classify_preprocessed or settings.compare_inputs:
+        return params
+    return dataclasses.replace(params, resize=dataclasses.replace(params.resize, mode="none"))
 
 
 def _fit_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -70,7 +70,7 @@ def test_analysis_has_every_part_and_leaves_input_alone(sample, fake):
     assert result.hair_mask.shape == (h, w) and result.hair_mask.dtype == bool
     assert next(iter(result.steps)) == "input"
     assert set(result.steps) <= {"input", *STEP_NAMES}
-    assert result.steps["resize"].shape == (224, 224, 3)
+    assert "resize" not in result.steps  # the model is given the photo: nothing reads it
     assert result.segmentation.mask.shape == (h, w)
     assert set(result.timings_ms) == {
         "downscale",
@@ -123,6 +123,8 @@ def test_compare_inputs_classifies_both_and_reports_the_original(sample, fake):
     assert len(fake.inputs) == 2
     assert result.prediction is result.validated_prediction
     assert result.preprocessed_prediction is not None
+    assert result.steps["resize"].shape == (224, 224, 3)  # the Lab shows the model's input
+    np.testing.assert_array_equal(fake.inputs[1], result.steps["resize"])
 
 
 def test_large_photo_is_shrunk_and_the_scale_follows(sample, fake):
