@@ -65,8 +65,8 @@ except SkinappError as err:
     where = f"not configured ({err})"
 st.markdown(
     "- **Diagnose, Batch triage, the Lab:** an uploaded photo is analysed in memory and is "
-    "**not written to disk**. It stays in this browser session's memory (and the app's "
-    "short-lived analysis cache) until the session ends.\n"
+    "**not written to disk**. It and its analysis stay in this browser session's memory "
+    "until the session ends, about half a minute after its tab closes.\n"
     "- **Only when you tick “Save to case history” and press “Save visit”** (Diagnose) is "
     "a visit stored: the patient pseudonym you type, lesion id, body site, visit date, your "
     "notes, the result (probability, grade, model version), the ABCD measurements, the Lab "

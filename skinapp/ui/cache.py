@@ -8,17 +8,17 @@
   newly shipped model is picked up without a restart. They return copies.
 - :func:`analysis` keeps results in memory (never on disk) keyed on the image bytes, the
   settings and the model version, so moving a Lab slider back, or rerunning a page, is free:
-  the session keeps its last :data:`SESSION_ANALYSES` results (freed with the session), and
-  all sessions share at most :data:`ANALYSIS_CACHE_ENTRIES` more (``st.cache_data``; and
-  ``server.maxCacheDataSize`` bounds all caches). An analysis holds some 14 MB of images, so
-  these bounds, not the number of visitors, set the memory. A miss takes its turn in the
-  process's :func:`skinapp.pool.default_pool`; while it waits the page shows how many
+  the session keeps its last :data:`SESSION_ANALYSES` results (freed when its tab has
+  closed), and another session asking for a result some session keeps gets that one, not a
+  copy (:mod:`skinapp.ui.results`). An analysis holds some 14 MB of images; nothing keeps
+  one that no session keeps (no pickled copies in ``st.cache_data``, which took two more
+  results, and 14 MB of pickling per analysis, at the busiest moment). A miss takes its turn
+  in the process's :func:`skinapp.pool.default_pool`; while it waits the page shows how many
   analyses are ahead.
 """
 
 from __future__ import annotations
 
-import contextvars
 import dataclasses
 import hashlib
 import json
@@ -33,9 +33,10 @@ from skinapp.analysis import Analysis, AnalysisSettings
 from skinapp.errors import SkinappError
 from skinapp.memory import limit_arenas
 from skinapp.model.differential import plain_name
-from skinapp.pool import OnWait, analyze_in_pool, default_settings, waiting_message
+from skinapp.pool import analyze_in_pool, default_settings, waiting_message
 from skinapp.serving import Classifier, default_model_dir
 from skinapp.ui import sessions
+from skinapp.ui.results import SessionResults, SharedResults
 
 __all__ = [
     "SAMPLES_DIR",
@@ -92,52 +93,52 @@ def classifier_or_stop() -> Classifier:
         raise  # st.stop() raises; this keeps type checkers and readers certain
 
 
-#: Most analyses kept for all sessions together; each holds several copies of the photo.
-ANALYSIS_CACHE_ENTRIES = 2
 #: Most analyses one session keeps (its latest; Diagnose and the Lab each need one).
 SESSION_ANALYSES = 3
 _SESSION_MEMO = "cache.analyses"
 
-#: The waiting page's ``on_wait``, set around a call of ``_analysis`` by :func:`analysis`.
-_ON_WAIT: contextvars.ContextVar[OnWait | None] = contextvars.ContextVar(
-    "skinapp_on_wait", default=None
-)
-
-
-@st.cache_data(max_entries=ANALYSIS_CACHE_ENTRIES, ttl="30m", show_spinner=False)
-def _analysis(
-    data: bytes,
-    settings_key: str,
-    model_version: str,
-    _settings: AnalysisSettings,
-    _classifier: Classifier,
-) -> Analysis:
-    return analyze_in_pool(data, _settings, _classifier, on_wait=_ON_WAIT.get())
+#: Analyses that some session keeps, lent to the others (weakly held: no session, no copy).
+_SHARED = SharedResults()
 
 
 def analysis(data: bytes, settings: AnalysisSettings, clf: Classifier) -> Analysis:
-    """:func:`skinapp.analysis.analyze_bytes` in a turn of the analysis pool, cached on
-    (bytes, settings, model version). While waiting for a turn the page says how many
-    analyses are ahead.
+    """:func:`skinapp.analysis.analyze_bytes` in a turn of the analysis pool, kept on
+    (bytes, settings, model version): by this session (its last :data:`SESSION_ANALYSES`)
+    and, while it keeps it, lent to any other session that asks for the same. While waiting
+    for a turn the page says how many analyses are ahead.
 
     Raises
     ------
     PoolBusyError
-        The pool's queue is full (a message to show; errors are not cached).
+        The pool's queue is full (a message to show; errors are not kept).
     SkinappError
-        The bytes are not a readable image (errors are not cached).
+        The bytes are not a readable image (errors are not kept).
     """
-    sessions.track_this_session()  # free its photo and images once the tab closes
+    memo = st.session_state.get(_SESSION_MEMO)
+    if not isinstance(memo, SessionResults):
+        memo = st.session_state[_SESSION_MEMO] = SessionResults(SESSION_ANALYSES)
+    # Free its photo, images and analyses once the tab closes.
+    sessions.track_this_session(memo.clear)
     key = (hashlib.sha256(data).hexdigest(), settings.cache_key(), clf.version)
-    memo: dict = st.session_state.setdefault(_SESSION_MEMO, {})
-    if key in memo:
-        memo[key] = memo.pop(key)  # most recent last
-        return memo[key]
-    result = _shared_analysis(data, settings, clf)
-    _freeze(result)  # reruns share it: a page that drew on it in place would change it
-    memo[key] = result
-    while len(memo) > SESSION_ANALYSES:
-        memo.pop(next(iter(memo)))
+    result = memo.recall(key)
+    if result is None:
+        result = _SHARED.get_or_compute(key, lambda: _analyse(data, settings, clf))
+        memo.keep(key, result)
+    return result
+
+
+def _analyse(data: bytes, settings: AnalysisSettings, clf: Classifier) -> Analysis:
+    """One analysis in a pool turn; the place in the queue is shown while it waits."""
+    slot = st.empty()
+
+    def on_wait(ahead: int) -> None:
+        slot.info(waiting_message(ahead), icon=":material/hourglass_top:")
+
+    try:
+        result = analyze_in_pool(data, settings, clf, on_wait=on_wait)
+    finally:
+        slot.empty()
+    _freeze(result)  # sessions share it: a page that drew on it in place would change it
     return result
 
 
@@ -154,23 +155,6 @@ def _freeze(value: Any) -> None:
     elif isinstance(value, (list, tuple)):
         for item in value:
             _freeze(item)
-
-
-def _shared_analysis(data: bytes, settings: AnalysisSettings, clf: Classifier) -> Analysis:
-    slot = st.empty()
-    # The message is drawn from inside the cached function; drawn in the caller's context
-    # it is not recorded as part of the cached result (nor replayed on the next hit).
-    outside = contextvars.copy_context()
-
-    def on_wait(ahead: int) -> None:
-        outside.run(slot.info, waiting_message(ahead), icon=":material/hourglass_top:")
-
-    token = _ON_WAIT.set(on_wait)
-    try:
-        return _analysis(data, settings.cache_key(), clf.version, settings, clf)
-    finally:
-        _ON_WAIT.reset(token)
-        outside.run(slot.empty)
 
 
 # === Saved files ===

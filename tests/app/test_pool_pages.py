@@ -113,3 +113,21 @@ def test_batch_triage_takes_turns_in_the_same_pool(one_worker_pool):
     assert not at.exception, [e.value for e in at.exception]
     assert pool.peak_running == 1 and pool.running == 0
     assert "6 of 6 photos shown" in " ".join(c.value for c in at.caption)
+
+
+def test_a_second_session_is_lent_the_result_without_a_copy(monkeypatch):
+    runs: list[int] = []
+    real = cache.analyze_in_pool
+    monkeypatch.setattr(cache, "analyze_in_pool", lambda *a, **k: runs.append(1) or real(*a, **k))
+    upload = _unique_upload("shared")
+    first, second = _diagnose(), _diagnose()
+    for at in (first, second):
+        at.file_uploader(key=state.DIAGNOSE_UPLOAD).set_value(upload).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert {m.label for m in at.metric} >= {"Risk grade"}
+    assert runs == [1]  # analysed once for both sessions
+    kept = [at.session_state["cache.analyses"] for at in (first, second)]
+    (key,) = kept[0]
+    assert kept[0][key] is kept[1][key]  # the same object, not a copy
+    assert cache._SHARED.get(key) is kept[0][key]  # lent while a session keeps it
+    # (freed once none keeps it: tests/ui/test_results.py)

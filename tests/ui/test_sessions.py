@@ -31,6 +31,7 @@ class FakeRuntime:
 def tracked(monkeypatch):
     table: dict[str, float | None] = {}
     monkeypatch.setattr(sessions, "_TRACKED", table)
+    monkeypatch.setattr(sessions, "_RELEASE", {})
     return table
 
 
@@ -49,6 +50,30 @@ def test_a_session_is_closed_only_after_staying_disconnected(tracked):
     assert sessions.reap_disconnected(runtime, now=140.0, after_s=30) == []
     assert sessions.reap_disconnected(runtime, now=170.0, after_s=30) == ["blip"]
     assert set(tracked) == {"open"}
+
+
+def test_closing_a_session_releases_what_it_keeps(tracked):
+    runtime = FakeRuntime()
+    runtime.active = {"open"}
+    tracked.update({"open": None, "gone": None})
+    released: list[str] = []
+
+    def failing() -> None:
+        raise RuntimeError("boom")
+
+    sessions._RELEASE.update(
+        {
+            "open": [lambda: released.append("open")],
+            "gone": [failing, lambda: released.append("gone")],
+        }
+    )
+    sessions.reap_disconnected(runtime, now=0.0, after_s=30)
+    assert released == []  # disconnected, not yet for long enough
+    assert sessions.reap_disconnected(runtime, now=31.0, after_s=30) == ["gone"]
+    assert released == ["gone"]  # a failing callback does not keep the others from running
+    assert "gone" not in sessions._RELEASE and "open" in sessions._RELEASE
+    sessions.reap_disconnected(runtime, now=100.0, after_s=30)
+    assert released == ["gone"]  # called once
 
 
 def test_tracking_outside_a_server_does_nothing(tracked):
