@@ -1,0 +1,23 @@
+"""What the serving app imports: scikit-learn (some 75 MB resident) only where a page computes
+metrics, not to serve an analysis (issue 21: memory of the app process)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_serving_an_analysis_does_not_import_scikit_learn():
+    code = (
+        "import sys\n"
+        "import skinapp.analysis, skinapp.serving, skinapp.ui.cache, skinapp.ui.casebook\n"
+        "import skinapp.ui.views, skinapp.ui.trust, skinapp.report_html, skinapp.report_pdf\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
