@@ -142,3 +142,15 @@ def test_differential_agrees_with_the_grade(classifier, sample_paths, tta):
         assert b.differential.top == single.differential.top
         for c in classifier.classes:
             assert b.differential.probs[c] == pytest.approx(single.differential.probs[c], abs=1e-5)
+
+
+def test_interpreters_stay_allocated_for_one_image(classifier, sample_paths):
+    # A batch goes through one image at a time: an interpreter allocated for 8 images keeps
+    # some 60 MB more for good (issue 21), and the outputs are the same.
+    images = [read_image(p) for p in sample_paths[:2]]
+    classifier.predict(images[0], tta=True)
+    classifier.predict_batch(images, tta=True)
+    slots = list(classifier._slots.queue)
+    assert slots and all(slot.batch == 1 for slot in slots)
+    for slot in slots:
+        assert slot.interpreter.get_input_details()[0]["shape"][0] == 1
