@@ -28,6 +28,7 @@ from skinapp.analysis import (
 )
 from skinapp.errors import ImageReadError, InvalidImageError
 from skinapp.io import encode_png, read_image
+from skinapp.model.preprocessing import at_model_scale
 from skinapp.preprocess import STEP_NAMES, PipelineParams
 from skinapp.preprocess.params import DenoiseParams, ResizeParams
 from skinapp.serving import default_model_dir
@@ -135,6 +136,9 @@ def test_large_photo_is_shrunk_and_the_scale_follows(sample, fake):
     assert result.original_size == (1536, 2048)
     assert result.mm_per_pixel == pytest.approx(0.02)
     assert any("2048 × 1536" in note for note in result.notes)
+    # The classifier gets the working image shrunk once to the dataset's scale.
+    np.testing.assert_array_equal(fake.inputs[0], at_model_scale(result.image))
+    assert fake.inputs[0].shape == (168, 224, 3)
 
 
 def test_lab_changes_are_listed_in_the_notes(sample, fake):
