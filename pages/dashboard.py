@@ -149,6 +149,7 @@ if tabs[5].open:
         if seg is None:
             st.caption("No segmentation_metrics.json saved yet (`make segment-metrics`).")
         else:
+            st.caption(views.split_roles_caption(seg))
             st.dataframe(views.flatten_numbers(seg), hide_index=True, width="stretch")
 if tabs[6].open:
     with tabs[6]:

@@ -37,6 +37,7 @@ __all__ = [
     "preprocessed_caption",
     "probability_effect",
     "result_card",
+    "split_roles_caption",
     "step_gallery",
     "summary_frame",
 ]
@@ -460,6 +461,12 @@ def group_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def split_roles_caption(seg: Mapping[str, Any]) -> str:
+    """What the splits of ``segmentation_metrics.json`` mean (only test is held out)."""
+    roles = seg.get("split_roles") or {"test": "held out, the headline"}
+    return "Scores by split — " + "; ".join(f"**{k}**: {v}" for k, v in roles.items()) + "."
 
 
 def flatten_numbers(data: Any, prefix: str = "") -> pd.DataFrame:

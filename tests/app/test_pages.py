@@ -371,6 +371,10 @@ def test_dashboard_renders_from_the_saved_files():
     assert not at.error
     assert len(_open_tab(at, "Calibration").get("plotly_chart")) == 1  # reliability
     assert any("Model card" in m.value for m in _open_tab(at, "Model card").markdown)
+    if (default_model_dir() / "segmentation_metrics.json").is_file():
+        # the outline's scores say which split is held out (train is the segmenter's own)
+        roles = " ".join(c.value for c in _open_tab(at, "Segmentation").caption)
+        assert "**test**: held out" in roles and "**train**: training" in roles
     at = _open_tab(at, "Trust")
     trust_path = default_model_dir() / "trust.json"
     trust = json.loads(trust_path.read_text()) if trust_path.is_file() else {}
