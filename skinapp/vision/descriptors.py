@@ -212,8 +212,9 @@ def describe_lesion(
     piece_area = int(np.count_nonzero(piece))
 
     centre, angle, (lam_major, _) = _principal_axes(piece)
-    asym_major = _axis_asymmetry(piece, centre, angle)
-    asym_minor = _axis_asymmetry(piece, centre, angle + math.pi / 2)
+    pixels = np.nonzero(piece)  # (ys, xs), shared by both axes
+    asym_major = _axis_asymmetry(piece, pixels, centre, angle)
+    asym_minor = _axis_asymmetry(piece, pixels, centre, angle + math.pi / 2)
     perimeter = float(cv2.arcLength(cv2.approxPolyDP(contour, 1.0, True), True))
     if perimeter == 0.0:  # a one- or two-pixel lesion: count the pixel edges instead
         perimeter = float(4 * piece_area)
@@ -306,10 +307,15 @@ def _principal_axes(piece: np.ndarray) -> tuple[tuple[float, float], float, tupl
     return (cx, cy), angle, (mean + common, mean - common)
 
 
-def _axis_asymmetry(piece: np.ndarray, centre: tuple[float, float], angle: float) -> float:
+def _axis_asymmetry(
+    piece: np.ndarray,
+    pixels: tuple[np.ndarray, np.ndarray],
+    centre: tuple[float, float],
+    angle: float,
+) -> float:
     """``|M Δ R(M)| / (2 |M|)`` for the reflection R about the line through ``centre`` at
-    ``angle`` (radians, image coordinates)."""
-    ys, xs = np.nonzero(piece)
+    ``angle`` (radians, image coordinates); ``pixels`` is ``np.nonzero(piece)``."""
+    ys, xs = pixels
     cx, cy = centre
     cos2, sin2 = math.cos(2 * angle), math.sin(2 * angle)
     dx, dy = xs - cx, ys - cy
