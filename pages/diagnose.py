@@ -8,10 +8,10 @@ import streamlit as st
 
 from skinapp.errors import SkinappError
 from skinapp.report_html import render_report
-from skinapp.report_pdf import render_pdf
 from skinapp.store.records import NOTES_MAX_CHARS
 from skinapp.ui import cache, casebook, state, views, widgets
 from skinapp.ui import trust as trust_views
+from skinapp.ui.pdf import analysis_pdf
 
 state.init_state()
 st.title("Diagnose")
@@ -97,7 +97,7 @@ pdf_col, html_col = st.columns(2)
 pdf_col.download_button(
     "Download report (PDF)",
     data=partial(
-        render_pdf,
+        analysis_pdf,
         analysis,
         model_version=classifier.version,
         created_at=datetime.now(UTC),

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from fpdf import FPDF
 from PIL import Image
 
+from skinapp.case_info import CaseInfo, days_between
 from skinapp.heatmap import legend_bar
 from skinapp.io import downscale_max_side
 from skinapp.model.grading import GRADE_DISCLAIMER, GRADE_TEXT
@@ -54,30 +54,12 @@ _GRADE_RGB = {1: (14, 116, 144), 2: (217, 119, 6), 3: (185, 28, 28)}
 _INK, MUTED, _RULE = (31, 41, 55), (100, 116, 139), (203, 213, 225)
 
 
-@dataclass(frozen=True)
-class CaseInfo:
-    """The saved-case fields a report shows (all from the case store, never a name)."""
-
-    pseudonym: str
-    lesion_id: str
-    body_site: str = ""
-    visit_date: dt.date | None = None
-    days_since_previous: int | None = None
-
-
 def pdf_text(text: Any) -> str:
     """``text`` as Latin-1-safe text for the core PDF fonts (unknown characters become ?)."""
     out = str(text)
     for char, plain in _REPLACE.items():
         out = out.replace(char, plain)
     return out.encode("latin-1", "replace").decode("latin-1")
-
-
-def days_between(earlier: dt.date | None, later: dt.date | None) -> int | None:
-    """Whole days from ``earlier`` to ``later`` (None if either is missing)."""
-    if earlier is None or later is None:
-        return None
-    return (later - earlier).days
 
 
 class ReportDoc(FPDF):

@@ -1,5 +1,6 @@
 """What the serving app imports: scikit-learn (some 75 MB resident) only where a page computes
-metrics, not to serve an analysis (issue 21: memory of the app process)."""
+metrics, fpdf2 (some 28 MB) only once a PDF is made, not to serve an analysis (issue 21:
+memory of the app process)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,18 @@ def test_serving_an_analysis_does_not_import_scikit_learn():
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_pages_offering_a_pdf_import_fpdf_only_to_make_one():
+    code = (
+        "import sys\n"
+        "import skinapp.ui.cache, skinapp.ui.casebook, skinapp.ui.followup\n"
+        "import skinapp.ui.visit_notes, skinapp.ui.pdf, skinapp.ui.views, skinapp.ui.trust\n"
+        "print('fpdf' in sys.modules)\n"
+        "import skinapp.pdf_layout\n"
+        "print('fpdf' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["False", "True"]

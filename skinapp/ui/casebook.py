@@ -16,8 +16,8 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from skinapp.analysis import Analysis
 from skinapp.auth import AuditLog
+from skinapp.case_info import CaseInfo, days_between
 from skinapp.errors import SkinappError
-from skinapp.report_pdf import CaseInfo, days_between
 from skinapp.store import BODY_SITES, CaseInputError, CaseStore, new_visit
 from skinapp.trust.decision import decide
 from skinapp.ui import gate

@@ -11,8 +11,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from skinapp.case_info import days_between
 from skinapp.io import read_image
-from skinapp.pdf_layout import days_between
 from skinapp.store import CaseStore, Visit
 from skinapp.store.change import (
     AREA_GROWTH,

@@ -11,7 +11,6 @@ import streamlit as st
 
 from skinapp.errors import SkinappError
 from skinapp.io import read_image
-from skinapp.report_pdf import render_timeline_pdf, render_visit_pdf
 from skinapp.store import CaseStore, Visit
 from skinapp.store.records import NOTES_MAX_CHARS
 from skinapp.ui.followup import visit_label
@@ -64,6 +63,8 @@ def editor(case_store: CaseStore, visits: Sequence[Visit]) -> None:
 
 def visit_pdf(case_store: CaseStore, visits: Sequence[Visit], visit_id: int) -> bytes:
     """The PDF report of one saved visit (with the days since the one before it)."""
+    from skinapp.report_pdf import render_visit_pdf  # fpdf2 only once a PDF is made
+
     index = [v.id for v in visits].index(visit_id)
     visit = visits[index]
     return render_visit_pdf(
@@ -76,6 +77,8 @@ def visit_pdf(case_store: CaseStore, visits: Sequence[Visit], visit_id: int) -> 
 
 def timeline_pdf(case_store: CaseStore, visits: Sequence[Visit]) -> bytes:
     """The PDF of the lesion's timeline: every visit, its photo, measures and notes."""
+    from skinapp.report_pdf import render_timeline_pdf  # fpdf2 only once a PDF is made
+
     images = [read_image(case_store.image(v.id)) for v in visits]
     return render_timeline_pdf(visits, images, created_at=datetime.now(UTC))
 
