@@ -9,17 +9,32 @@ is absent (macOS, Windows, musl):
   time for the heaps created from then on);
 - :func:`release_freed_memory` (``malloc_trim(0)``) returns the free pages of every heap;
   :class:`Trimmer` calls it a few seconds after analyses ran, in a background thread.
+
+And one layout rule: what a session keeps for long (an analysis' images) does not live in the
+heaps among the short-lived arrays of the analyses still running. Kept between them, each
+result pins the heap around it and the freed space between results cannot be given back
+(measured: some 110 MB resident but free after 16 sessions had left). :func:`off_heap`
+moves a result's arrays into memory maps of their own, whose pages go back to the system the
+moment the session drops them.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import dataclasses
 import logging
+import mmap
 import threading
 import time
+from typing import Any
 
-__all__ = ["Trimmer", "limit_arenas", "release_freed_memory"]
+import numpy as np
+
+__all__ = ["Trimmer", "limit_arenas", "off_heap", "off_heap_copy", "release_freed_memory"]
+
+#: Arrays smaller than this stay where they are (a map takes whole pages).
+OFF_HEAP_MIN_BYTES = 64 * 1024
 
 logger = logging.getLogger(__name__)
 
@@ -88,3 +103,60 @@ class Trimmer:
                 time.sleep(self.every_s)
                 release_freed_memory()
                 self.trims += 1
+
+
+def off_heap_copy(array: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``array`` in an anonymous memory map of its own (outside the
+    malloc heaps: its pages are returned to the system when the copy is freed); ``array``
+    itself when smaller than :data:`OFF_HEAP_MIN_BYTES` or of object dtype."""
+    if array.nbytes < OFF_HEAP_MIN_BYTES or array.dtype.hasobject:
+        return array
+    out = np.frombuffer(_anonymous_map(array.nbytes), dtype=array.dtype, count=array.size)
+    out = out.reshape(array.shape)
+    out[...] = array
+    out.flags.writeable = False
+    return out
+
+
+def _anonymous_map(size: int) -> mmap.mmap:
+    """``size`` bytes of private anonymous memory (Windows: a page-file-backed map)."""
+    private = getattr(mmap, "MAP_PRIVATE", None)
+    return mmap.mmap(-1, size) if private is None else mmap.mmap(-1, size, flags=private)
+
+
+def off_heap(value: Any) -> Any:
+    """``value`` with every array inside it (nested dataclasses, dicts, lists, tuples) moved
+    by :func:`off_heap_copy`; an array found twice is copied once and stays shared. Frozen
+    dataclasses are rebuilt with :func:`dataclasses.replace`; other objects are kept as
+    they are.
+
+    Examples
+    --------
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class Result:
+    ...     image: np.ndarray
+    ...     steps: dict
+    >>> image = np.ones((256, 256, 3), np.uint8)
+    >>> moved = off_heap(Result(image, {"input": image}))
+    >>> moved.image is moved.steps["input"], moved.image is image, int(moved.image.sum())
+    (True, False, 196608)
+    """
+    return _off_heap(value, {})
+
+
+def _off_heap(value: Any, memo: dict[int, Any]) -> Any:
+    if isinstance(value, np.ndarray):
+        if id(value) not in memo:
+            memo[id(value)] = (value, off_heap_copy(value))  # the source pins its id
+        return memo[id(value)][1]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = [f.name for f in dataclasses.fields(value) if f.init]
+        changes = {name: _off_heap(getattr(value, name), memo) for name in fields}
+        if all(changes[name] is getattr(value, name) for name in fields):
+            return value
+        return dataclasses.replace(value, **changes)
+    if type(value) is dict:
+        return {key: _off_heap(item, memo) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_off_heap(item, memo) for item in value)
+    return value

@@ -31,7 +31,7 @@ import streamlit as st
 
 from skinapp.analysis import Analysis, AnalysisSettings
 from skinapp.errors import SkinappError
-from skinapp.memory import limit_arenas
+from skinapp.memory import limit_arenas, off_heap
 from skinapp.model.differential import plain_name
 from skinapp.pool import analyze_in_pool, default_settings, waiting_message
 from skinapp.serving import Classifier, default_model_dir
@@ -135,7 +135,8 @@ def _analyse(data: bytes, settings: AnalysisSettings, clf: Classifier) -> Analys
         slot.info(waiting_message(ahead), icon=":material/hourglass_top:")
 
     try:
-        result = analyze_in_pool(data, settings, clf, on_wait=on_wait)
+        # Its images leave the heaps, where the running analyses churn (skinapp.memory).
+        result = off_heap(analyze_in_pool(data, settings, clf, on_wait=on_wait))
     finally:
         slot.empty()
     _freeze(result)  # sessions share it: a page that drew on it in place would change it

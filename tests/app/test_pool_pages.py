@@ -9,10 +9,12 @@ Behaviours:
 
 from __future__ import annotations
 
+import mmap
 import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -130,4 +132,8 @@ def test_a_second_session_is_lent_the_result_without_a_copy(monkeypatch):
     (key,) = kept[0]
     assert kept[0][key] is kept[1][key]  # the same object, not a copy
     assert cache._SHARED.get(key) is kept[0][key]  # lent while a session keeps it
+    image = kept[0][key].image  # kept outside the malloc heaps (skinapp.memory.off_heap)
+    while isinstance(image, (np.ndarray, memoryview)):
+        image = image.base if isinstance(image, np.ndarray) else image.obj
+    assert isinstance(image, mmap.mmap)
     # (freed once none keeps it: tests/ui/test_results.py)
