@@ -117,7 +117,8 @@ def test_trimmer_trims_after_activity(monkeypatch):
 
 def test_memory_calls_are_safe_here():
     assert isinstance(memory.release_freed_memory(), bool)
-    assert isinstance(memory.limit_arenas(4), bool)
+    # glibc takes the heap count and the trim and map thresholds; elsewhere nothing happens
+    assert memory.limit_arenas(4) is (memory._LIBC is not None)
 
 
 class _Mine:
