@@ -260,8 +260,10 @@ def bench_concurrency(model_dir: str | None, image: np.ndarray, rounds: int) -> 
     from skinapp.analysis import AnalysisSettings, analyze_bytes
     from skinapp.pool import AnalysisPool, PoolSettings, analyze_in_pool
     from skinapp.serving import Classifier
+    from skinapp.threads import use_analysis_threads
 
     conf = PoolSettings.from_env()
+    use_analysis_threads(conf.interpreter_threads)  # as default_pool() sets up the app
     classifier = Classifier(
         model_dir, num_threads=conf.interpreter_threads, max_interpreters=conf.workers
     )

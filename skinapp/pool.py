@@ -16,8 +16,9 @@ Settings (environment, read once by :func:`default_pool`):
 
 - ``SKINAPP_WORKERS``: analyses at once (default: the number of cores);
 - ``SKINAPP_QUEUE``: most analyses waiting for a turn (default 32);
-- ``SKINAPP_INTERPRETER_THREADS``: threads of each LiteRT interpreter (default: cores //
-  workers, at least 1), so that the pool never starts more threads than there are cores.
+- ``SKINAPP_INTERPRETER_THREADS``: threads of each LiteRT interpreter and of OpenCV (default:
+  cores // workers, at least 1), so that the pool never starts more threads than there are
+  cores.
 
 No streamlit here: pages show the place in the queue through ``on_wait`` (``skinapp.ui.cache``).
 """
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from skinapp.errors import SkinappError
 from skinapp.memory import Trimmer, limit_arenas
+from skinapp.threads import use_analysis_threads
 
 if TYPE_CHECKING:
     from skinapp.analysis import Analysis, AnalysisSettings
@@ -268,6 +270,7 @@ def default_pool() -> AnalysisPool:
             # Streamlit runs every rerun in a new thread; without a cap glibc gives threads
             # up to 8 heaps per core, each keeping the freed pages of the busiest moment.
             limit_arenas(max(2, settings.workers))
+            use_analysis_threads(settings.interpreter_threads)
             _DEFAULT = AnalysisPool(
                 settings.workers,
                 settings.max_waiting,

@@ -192,3 +192,26 @@ def test_classifier_reuses_a_fixed_number_of_interpreters():
     assert clf.interpreters_created == 2
     plain = [g for i, g in enumerate(got) if i % 3 != 0]
     assert plain == pytest.approx([expected[i % 4] for i in range(48) if i % 3 != 0], abs=1e-6)
+
+
+def test_the_process_pool_gives_opencv_its_threads_per_analysis(monkeypatch):
+    import cv2
+
+    import skinapp.pool as pool_module
+
+    before = cv2.getNumThreads()
+    monkeypatch.setattr(pool_module, "_DEFAULT", None)
+    monkeypatch.setattr(
+        pool_module, "_DEFAULT_SETTINGS", PoolSettings(workers=2, interpreter_threads=1)
+    )
+    try:
+        pool_module.default_pool()
+        assert cv2.getNumThreads() == 1
+        monkeypatch.setattr(pool_module, "_DEFAULT", None)
+        monkeypatch.setattr(
+            pool_module, "_DEFAULT_SETTINGS", PoolSettings(workers=1, interpreter_threads=2)
+        )
+        pool_module.default_pool()
+        assert cv2.getNumThreads() == 2
+    finally:
+        cv2.setNumThreads(before)
