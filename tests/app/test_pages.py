@@ -123,6 +123,15 @@ def test_upload_limit_in_config_matches_the_io_limit():
     assert config["client"]["showErrorDetails"] == "none"
 
 
+def test_production_config_runs_no_full_garbage_collection_per_script_run():
+    import tomllib
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    # gc.collect(2) after every run held the GIL ~80 ms while other sessions waited.
+    assert config["runner"]["postScriptGC"] is False
+    assert config["server"]["fileWatcherType"] == "none"
+
+
 # === Diagnose ===
 
 
