@@ -11,6 +11,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _fresh_python(code: str) -> str:
+    """stdout of ``code`` run in a new interpreter (nothing imported by the test session)."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return out.stdout
+
+
 def test_serving_an_analysis_does_not_import_scikit_learn():
     code = (
         "import sys\n"
@@ -18,10 +26,7 @@ def test_serving_an_analysis_does_not_import_scikit_learn():
         "import skinapp.ui.views, skinapp.ui.trust, skinapp.report_html, skinapp.report_pdf\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert _fresh_python(code).strip().splitlines()[-1] == "[]"
 
 
 def test_pages_offering_a_pdf_import_fpdf_only_to_make_one():
@@ -33,7 +38,4 @@ def test_pages_offering_a_pdf_import_fpdf_only_to_make_one():
         "import skinapp.pdf_layout\n"
         "print('fpdf' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.split() == ["False", "True"]
+    assert _fresh_python(code).split() == ["False", "True"]
