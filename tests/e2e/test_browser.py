@@ -9,30 +9,12 @@ browser fails the run instead of skipping it.
 from __future__ import annotations
 
 import pytest
-from browser_app import REPO, launch_chromium, require_browser, running_app
+from browser_app import REPO
 
 ARTIFACTS = REPO / "test-artifacts"
 SAMPLE = REPO / "skinapp" / "samples" / "ISIC_0000411.jpg"
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    require_browser()
-    with running_app() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = launch_chromium(pw)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

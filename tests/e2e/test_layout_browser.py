@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser_app import REPO, launch_chromium, require_browser, running_app
+from browser_app import REPO, require_browser, running_app
 
 ARTIFACTS = REPO / "test-artifacts"
 SAMPLE = REPO / "skinapp" / "samples" / "ISIC_0000411.jpg"
@@ -31,17 +31,6 @@ def app_url(tmp_path_factory):
     env.pop("SKINAPP_DATABASE_URL", None)
     with running_app(env) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = launch_chromium(pw)
-        yield browser
-        browser.close()
 
 
 def _page(browser, viewport):

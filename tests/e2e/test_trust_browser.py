@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from browser_app import REPO, launch_chromium, require_browser, running_app
+from browser_app import REPO
 
 from skinapp.io import encode_png, read_image
 
@@ -22,24 +22,6 @@ pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(not (REPO / "models" / "ood.npz").is_file(), reason="no models/ood.npz"),
 ]
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    require_browser()
-    with running_app() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = launch_chromium(pw)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
