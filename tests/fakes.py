@@ -4,7 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from skinapp.model.differential import Differential
 from skinapp.serving import Prediction
+
+
+def benign_differential() -> Differential:
+    """A differential led by naevus (nv 0.75), the malignant classes summing to 0.08."""
+    return Differential(
+        probs={
+            "akiec": 0.01,
+            "bcc": 0.02,
+            "bkl": 0.12,
+            "df": 0.03,
+            "mel": 0.05,
+            "nv": 0.75,
+            "vasc": 0.02,
+        },
+        top="nv",
+        malignant=("akiec", "bcc", "mel"),
+    )
 
 
 class FakeClassifier:

@@ -18,7 +18,7 @@ from skinapp.analysis import AnalysisSettings, analyze, analyze_bytes
 from skinapp.io import read_image
 from skinapp.model.grading import GRADE_TEXT
 from skinapp.report_html import REPORT_MAX_SIDE, descriptor_rows, format_value, render_report
-from tests.fakes import FakeClassifier
+from tests.fakes import FakeClassifier, benign_differential
 
 SAMPLE = Path(__file__).resolve().parent.parent / "skinapp" / "samples" / "ISIC_0000401.jpg"
 WHEN = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)
@@ -174,21 +174,8 @@ def test_descriptor_rows_without_scale_say_so():
 
 
 def test_report_shows_the_differential_with_plain_names_and_the_answer():
-    from skinapp.model.differential import Differential
 
-    diff = Differential(
-        probs={
-            "akiec": 0.01,
-            "bcc": 0.02,
-            "bkl": 0.12,
-            "df": 0.03,
-            "mel": 0.05,
-            "nv": 0.75,
-            "vasc": 0.02,
-        },
-        top="nv",
-        malignant=("akiec", "bcc", "mel"),
-    )
+    diff = benign_differential()
     fake = FakeClassifier(p=0.08, grade=2, differential=diff, n_views=8)
     page = render_report(
         analyze(read_image(SAMPLE), AnalysisSettings(), fake), model_version="v", created_at=WHEN

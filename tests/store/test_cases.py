@@ -22,7 +22,7 @@ from skinapp.io import read_image
 from skinapp.store import CaseInputError, StoreError, new_visit, open_store
 from skinapp.store.cases import EXPORT_COLUMNS
 from skinapp.store.db import head_revision, schema_revision
-from tests.fakes import FakeClassifier
+from tests.fakes import FakeClassifier, benign_differential
 from tests.store.helpers import make_visit
 
 
@@ -187,22 +187,9 @@ def _analysis(path):
 
 
 def test_the_differential_is_stored_with_the_visit_and_exported(store, sample_paths):
-    from skinapp.model.differential import Differential
     from skinapp.store.records import visit_differential_text
 
-    diff = Differential(
-        probs={
-            "akiec": 0.01,
-            "bcc": 0.02,
-            "bkl": 0.12,
-            "df": 0.03,
-            "mel": 0.05,
-            "nv": 0.75,
-            "vasc": 0.02,
-        },
-        top="nv",
-        malignant=("akiec", "bcc", "mel"),
-    )
+    diff = benign_differential()
     analysis = analyze(
         read_image(sample_paths[0]),
         AnalysisSettings(),
