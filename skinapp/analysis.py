@@ -32,7 +32,6 @@ Everything is pure: no Streamlit, nothing written to disk, the input is never mo
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import logging
 import time
@@ -43,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
+from skinapp.heatmap import colormap_rgb
 from skinapp.io import check_image, downscale_max_side, read_image
 from skinapp.model.preprocessing import at_model_scale
 from skinapp.params import from_dict
@@ -617,25 +617,12 @@ def overlay_heatmap(
     small = (max(1, width // step), max(1, height // step))
     up = np.clip(cv2.resize(heat, small, interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
     levels = (up * 255.0 + 0.5).astype(np.uint8)
-    coloured = _colormap_rgb(colormap)[levels]
+    coloured = colormap_rgb(colormap)[levels]
     weight = (alpha * up).astype(np.float32)
     if small != (width, height):
         coloured = cv2.resize(coloured, (width, height), interpolation=cv2.INTER_LINEAR)
         weight = cv2.resize(weight, (width, height), interpolation=cv2.INTER_LINEAR)
     return cv2.blendLinear(np.ascontiguousarray(image), coloured, 1.0 - weight, weight)
-
-
-@functools.cache
-def _colormap_rgb(colormap: int) -> np.ndarray:
-    """``(256, 3) uint8`` RGB colour of each level of an OpenCV colormap.
-
-    ``cv2.applyColorMap`` rebuilds its table on every call (about 7 ms); indexing a table
-    built once gives the same colours.
-    """
-    ramp = np.arange(256, dtype=np.uint8)[:, None]
-    table = cv2.cvtColor(cv2.applyColorMap(ramp, colormap), cv2.COLOR_BGR2RGB)[:, 0]
-    table.setflags(write=False)
-    return table
 
 
 def draw_contour(

@@ -7,6 +7,8 @@ blended in proportion to the heat).
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -14,6 +16,7 @@ __all__ = [
     "BLANK_NOTE",
     "HEATMAP_CAPTION",
     "HEATMAP_HELP",
+    "colormap_rgb",
     "is_blank",
     "legend_bar",
 ]
@@ -67,6 +70,23 @@ def legend_bar(width: int = 256, height: int = 14) -> np.ndarray:
     """
     if width < 2 or height < 1:
         raise ValueError(f"`width` >= 2 and `height` >= 1 required. Received: {width}x{height}")
-    levels = np.linspace(0, 255, width).round().astype(np.uint8)[None, :]
-    row = cv2.cvtColor(cv2.applyColorMap(levels, cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
-    return np.repeat(row, height, axis=0)
+    levels = np.linspace(0, 255, width).round().astype(np.uint8)
+    return np.repeat(colormap_rgb(cv2.COLORMAP_JET)[levels][None], height, axis=0)
+
+
+@functools.cache
+def colormap_rgb(colormap: int) -> np.ndarray:
+    """``(256, 3) uint8`` RGB colour of each level of an OpenCV colormap (read-only).
+
+    ``cv2.applyColorMap`` rebuilds its table on every call (about 7 ms); indexing a table
+    built once gives the same colours.
+
+    Examples
+    --------
+    >>> colormap_rgb(cv2.COLORMAP_JET)[[0, 255]].tolist()  # dark blue to dark red
+    [[0, 0, 128], [128, 0, 0]]
+    """
+    ramp = np.arange(256, dtype=np.uint8)[:, None]
+    table = cv2.cvtColor(cv2.applyColorMap(ramp, colormap), cv2.COLOR_BGR2RGB)[:, 0]
+    table.setflags(write=False)
+    return table
