@@ -277,7 +277,8 @@ def _decode(img: Image.Image, n_bytes: int) -> None:
 def _apply_orientation(img: Image.Image) -> Image.Image:
     """Rotate/flip as the EXIF Orientation tag says; a broken EXIF block is ignored."""
     try:
-        return ImageOps.exif_transpose(img)
+        ImageOps.exif_transpose(img, in_place=True)  # not a copy: a 12-MP photo is 36 MB
+        return img
     except Exception:  # malformed metadata must not make a good image unreadable
         logger.warning("Ignoring unreadable EXIF orientation in a %s image", img.format)
         return img
