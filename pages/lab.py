@@ -9,6 +9,7 @@ from skinapp.errors import SkinappError
 from skinapp.heatmap import HEATMAP_CAPTION
 from skinapp.preprocess import PipelineParams
 from skinapp.ui import cache, memo, state, views, widgets
+from skinapp.ui.display import display_jpeg
 
 state.init_state()
 st.title("Preprocessing Lab")
@@ -90,10 +91,12 @@ else:
 st.subheader("Hair and lesion")
 cols = st.columns(3)
 cols[0].image(
-    analysis.hair_overlay, caption=f"Hair mask ({analysis.hair_fraction:.1%})", width="stretch"
+    display_jpeg(analysis.hair_overlay),
+    caption=f"Hair mask ({analysis.hair_fraction:.1%})",
+    width="stretch",
 )
-cols[1].image(analysis.contour_overlay, caption="Segmentation", width="stretch")
-cols[2].image(analysis.heatmap_overlay, caption=HEATMAP_CAPTION, width="stretch")
+cols[1].image(display_jpeg(analysis.contour_overlay), caption="Segmentation", width="stretch")
+cols[2].image(display_jpeg(analysis.heatmap_overlay), caption=HEATMAP_CAPTION, width="stretch")
 views.heatmap_legend(analysis, key="lab")
 for note in analysis.notes:
     st.caption(f":material/info: {note}")

@@ -18,6 +18,7 @@ from skinapp.heatmap import BLANK_NOTE, HEATMAP_CAPTION, HEATMAP_HELP, is_blank,
 from skinapp.model.grading import GRADE_DISCLAIMER
 from skinapp.model.verdict import Verdict, verdict
 from skinapp.report_html import descriptor_rows
+from skinapp.ui.display import display_jpeg
 
 __all__ = [
     "DISCLAIMER_LINE",
@@ -80,16 +81,18 @@ def image_row(analysis: Analysis, *, show_hair_mask: bool = False) -> None:
     a wide screen, a 2×2 grid on a phone; then the heat map's colour scale."""
     with phone_grid("diagnose-images"):
         cols = st.columns(4)
-    cols[0].image(analysis.image, caption="Original", width="stretch")
+    cols[0].image(display_jpeg(analysis.image), caption="Original", width="stretch")
     if show_hair_mask:
         cols[1].image(
-            analysis.hair_overlay,
+            display_jpeg(analysis.hair_overlay),
             caption=f"Detected hair ({analysis.hair_fraction:.1%} of pixels)",
             width="stretch",
         )
     else:
         cols[1].image(
-            analysis.preprocessed, caption=preprocessed_caption(analysis), width="stretch"
+            display_jpeg(analysis.preprocessed),
+            caption=preprocessed_caption(analysis),
+            width="stretch",
         )
     seg = analysis.segmentation
     seg_caption = (
@@ -98,14 +101,14 @@ def image_row(analysis: Analysis, *, show_hair_mask: bool = False) -> None:
         if seg.found
         else "No lesion found"
     )
-    cols[2].image(analysis.contour_overlay, caption=seg_caption, width="stretch")
-    cols[3].image(analysis.heatmap_overlay, caption=HEATMAP_CAPTION, width="stretch")
+    cols[2].image(display_jpeg(analysis.contour_overlay), caption=seg_caption, width="stretch")
+    cols[3].image(display_jpeg(analysis.heatmap_overlay), caption=HEATMAP_CAPTION, width="stretch")
     heatmap_legend(analysis, key="diagnose")
 
 
 @st.dialog("Heat map: evidence for malignancy", width="large")
 def _enlarged_heatmap(image: np.ndarray, blank: bool) -> None:
-    st.image(image, width="stretch")
+    st.image(display_jpeg(image), width="stretch")
     st.image(legend_bar(512, 12), width="stretch")
     st.caption("Left end: no evidence · right end: strongest evidence for malignancy.")
     st.caption(BLANK_NOTE if blank else HEATMAP_HELP)
@@ -163,11 +166,13 @@ def step_gallery(analysis: Analysis, step: str) -> None:
     before, after = analysis.steps[names[max(0, index - 1)]], analysis.steps[step]
     left, right = st.columns(2)
     left.image(
-        before,
+        display_jpeg(before),
         caption=f"Before: {STEP_LABELS.get(names[max(0, index - 1)], step)}",
         width="stretch",
     )
-    right.image(after, caption=f"After: {STEP_LABELS.get(step, step)}", width="stretch")
+    right.image(
+        display_jpeg(after), caption=f"After: {STEP_LABELS.get(step, step)}", width="stretch"
+    )
 
 
 def performance_at_operating(metrics: Mapping[str, Any] | None) -> dict[str, Any] | None:
