@@ -17,7 +17,8 @@ Measures, on this machine and in the same run:
   (Playwright), and the peak resident memory of the streamlit process tree.
 
 ``--load`` runs the end-to-end load run instead (:mod:`skinapp.bench_load`: 1, 8 and 16
-browser sessions uploading at once; its own options follow ``--load``).
+sessions uploading at once, as WebSocket clients and as Chromium pages; its own options
+follow ``--load``).
 
 Writes nested JSON (``{"classifier": {"keras_ms_p50": ...}, ...}``) with the machine, the
 date and each target (issue 7's, and issue 20's AUC timing) with whether it is met, and

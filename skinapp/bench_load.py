@@ -1,24 +1,35 @@
 """``python -m skinapp.bench_load`` (or ``python -m skinapp.bench --load``): the app under load.
 
 Starts ``streamlit run app.py`` on a free local port and, for each N in ``--sessions``
-(default 1, 8, 16), opens N browser sessions at once (Playwright driving Debian's Chromium,
-one browser context per session, all on 127.0.0.1), each uploading its own photo on Diagnose
+(default 1, 8, 16), opens N sessions at once, each uploading its own photo on Diagnose
 (unique bytes, so no session is served from another's cache; long sides 224, 1024 and 3000 px
-in turn). Measured per round:
+in turn). The uploads start together once every session has its page open. Two kinds of
+client, each a run of its own against a fresh server (``--clients``, default both):
+
+- ``websocket``: Streamlit's own protocol without a browser (:mod:`skinapp.bench_client`),
+  timed from asking for the upload URL until the server has sent "Risk grade": the
+  server's own time under load, as when the browsers run on the users' machines.
+- ``browser``: Playwright driving Debian's Chromium (one browser context per session), timed
+  on the page's clock from the file input's change to the first frame drawn after "Risk
+  grade" entered the page (a MutationObserver in the page; polling from Playwright would
+  round each time up to its next poll). Chromium runs on the same two cores as the server
+  and takes more CPU per upload than the server, so these times include the harness's own
+  drawing.
+
+Measured per round:
 
 - ``errors``: sessions without a result (timeout, exception box, error message, lost
   connection), with the first few reasons;
-- ``upload_to_result_s`` p50 / p95 / max: from handing the file to the uploader until "Risk
-  grade" shows;
+- ``upload_to_result_s`` p50 / p95 / max, timed as said above;
 - the server's resident memory (RSS, MB): ``rss_before_mb`` (the round about to start),
   ``rss_peak_mb`` (sampled every 0.1 s during the round) and ``rss_after_mb`` (``--settle``
   seconds, default 60, after every session closed).
 
 The single-session round is run once per photo size and its mean is the baseline that the
-8-session slowest result is compared with (issue 21: at most 5x; the ideal on two cores is
-4x). Writes JSON (default ``benchmarks/load.json``) and prints a table. The machine's load
-average is recorded at the start and the end, because other work on the machine slows every
-number here.
+8-session slowest result of the same client is compared with (issue 21: at most 5x; the
+ideal on two cores is 4x); every target is evaluated for each client. Writes JSON (default
+``benchmarks/load.json``) and prints a table. The machine's load average is recorded at the
+start and the end, because other work on the machine slows every number here.
 """
 
 from __future__ import annotations
@@ -56,6 +67,10 @@ CHROMIUM_ARGS = [
 DEFAULT_OUT = "benchmarks/load.json"
 SIZES = (224, 1024, 3000)
 DEFAULT_SESSIONS = (1, 8, 16)
+#: Who uploads: Streamlit's protocol without a browser (skinapp.bench_client), or Chromium.
+CLIENTS = ("websocket", "browser")
+#: The Diagnose uploader the websocket clients fill (the browser finds the file input).
+UPLOADER_LABEL = "Dermoscopic photo(s)"
 
 #: (name, dotted key, comparison, bound): the load targets of issue 21.
 TARGETS = (
@@ -76,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--sessions",
         default=",".join(map(str, DEFAULT_SESSIONS)),
         help="comma-separated numbers of simultaneous sessions (default 1,8,16)",
+    )
+    p.add_argument(
+        "--clients",
+        default=",".join(CLIENTS),
+        help="comma-separated clients, each a run of its own against a fresh server: "
+        "websocket (the server alone) and/or browser (Chromium on this machine; default both)",
     )
     p.add_argument("--out", default=DEFAULT_OUT, help=f"JSON file to write (default {DEFAULT_OUT})")
     p.add_argument(
@@ -178,10 +199,58 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 90.0) -> b
 # === Sessions ===
 
 
-async def _session(browser, url: str, photo: bytes, start: asyncio.Event, timeout_s: float):
-    """One session: open Diagnose, wait for ``start``, upload, wait for the result."""
+#: Runs in every page before Streamlit's own scripts. It stamps, on the page's clock, the
+#: moment the uploader's file input changes (the user's drop) and the first frame painted after
+#: the result (or a problem) entered the page. Polling from Playwright instead would round each
+#: time up to its next poll (0.02, 0.07, 0.17, 0.27, 0.77 s, then every 0.5 s).
+_STAMPS_JS = """
+(() => {
+  const stamps = { change: null, done: null, problem: null };
+  window.__skinappLoad = stamps;
+  let settle;
+  window.__skinappDone = new Promise((resolve) => { settle = resolve; });
+  const PROBLEM = "%(problem)s";
+  const finish = (problem) => {
+    if (stamps.change === null || stamps.done !== null) return;
+    stamps.done = -1;  // once
+    stamps.problem = problem;
+    requestAnimationFrame(() => setTimeout(() => {
+      stamps.done = performance.now();
+      settle(stamps);
+    }, 0));
+  };
+  const check = (node) => {
+    if (node.nodeType !== 1) return;
+    const bad = node.matches(PROBLEM) ? node : node.querySelector(PROBLEM);
+    if (bad) finish((bad.innerText || bad.textContent || "").slice(0, 200));
+    else if ((node.textContent || "").includes("%(result)s")) finish(null);
+  };
+  document.addEventListener("change", (event) => {
+    if (event.target && event.target.type === "file") stamps.change = performance.now();
+  }, true);
+  new MutationObserver((records) => {
+    if (stamps.change === null || stamps.done !== null) return;
+    for (const record of records) for (const node of record.addedNodes) check(node);
+  }).observe(document, { childList: true, subtree: true });
+})();
+"""
+RESULT_TEXT = "Risk grade"
+PROBLEM_SELECTOR = (
+    "[data-testid=stException], [data-testid=stAlertContentError], [data-testid=stConnectionStatus]"
+)
+
+
+async def _session(
+    browser, url: str, photo: bytes, ready: asyncio.Queue, start: asyncio.Event, timeout_s: float
+):
+    """One session: open Diagnose, report ready, wait for ``start``, upload, wait for the
+    result. Returns ``(seconds from the file input's change to the result, None)`` or
+    ``(None, reason)``."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     try:
+        await context.add_init_script(
+            _STAMPS_JS % {"problem": PROBLEM_SELECTOR, "result": RESULT_TEXT}
+        )
         page = await context.new_page()
         page.set_default_timeout(timeout_s * 1e3)
         await page.goto(url)
@@ -189,68 +258,91 @@ async def _session(browser, url: str, photo: bytes, start: asyncio.Event, timeou
         await page.get_by_text("Upload", exact=True).first.click()
         uploader = page.locator("input[type=file]").first
         await uploader.wait_for(state="attached")
+        await ready.put(1)
         await start.wait()
-        t0 = time.perf_counter()
         await uploader.set_input_files(
             {"name": "lesion.jpg", "mimeType": "image/jpeg", "buffer": photo}
         )
-        result = page.get_by_text("Risk grade", exact=False).first
-        problem = page.locator(
-            "[data-testid=stException], [data-testid=stAlertContentError], "
-            "[data-testid=stConnectionStatus]"
-        ).first
-        done = asyncio.ensure_future(result.wait_for())
-        failed = asyncio.ensure_future(problem.wait_for())
-        finished, pending = await asyncio.wait(
-            {done, failed}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
-        )
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        if done in finished and done.exception() is None:
-            return time.perf_counter() - t0, None
-        if failed in finished and failed.exception() is None:
-            return None, (await problem.inner_text())[:200]
-        return None, f"no result within {timeout_s:.0f} s"
+        try:
+            stamps = await asyncio.wait_for(
+                page.evaluate("window.__skinappDone"), timeout=timeout_s
+            )
+        except TimeoutError:
+            return None, f"no result within {timeout_s:.0f} s"
+        if stamps["problem"] is not None:
+            return None, stamps["problem"] or "an error box or a lost connection"
+        return (stamps["done"] - stamps["change"]) / 1e3, None
     except Exception as err:  # a browser failure is a result of the run, not a crash
         return None, f"{type(err).__name__}: {err}"[:200]
     finally:
         await context.close()
 
 
-async def _round(url: str, photos: list[bytes], timeout_s: float) -> list[tuple]:
+async def _round(url: str, photos: list[bytes], timeout_s: float, client: str) -> list[tuple]:
+    """All sessions of one round, uploading together: ``[(seconds or None, reason), ...]``."""
+    ready, start = asyncio.Queue(), asyncio.Event()
+    if client == "websocket":
+        from skinapp.bench_client import time_upload
+
+        tasks = [
+            asyncio.ensure_future(
+                asyncio.wait_for(time_upload(url, UPLOADER_LABEL, photo, ready, start), timeout_s)
+            )
+            for photo in photos
+        ]
+        await _all_ready(ready, tasks, timeout_s)
+        start.set()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        return [
+            (None, f"no result within {timeout_s:.0f} s") if isinstance(o, BaseException) else o
+            for o in outcomes
+        ]
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            start = asyncio.Event()
             tasks = [
-                asyncio.ensure_future(_session(browser, url, photo, start, timeout_s))
+                asyncio.ensure_future(_session(browser, url, photo, ready, start, timeout_s))
                 for photo in photos
             ]
-            await _all_ready(tasks, len(photos))
+            await _all_ready(ready, tasks, timeout_s)
             start.set()
             return await asyncio.gather(*tasks)
         finally:
             await browser.close()
 
 
-async def _all_ready(tasks, n: int) -> None:
-    """Give every session time to open its page before the uploads start together."""
-    await asyncio.sleep(min(2.0 + 0.5 * n, 15.0))
+#: Seconds to let the opened pages finish drawing before the uploads start together.
+SETTLE_BEFORE_UPLOAD_S = 2.0
+
+
+async def _all_ready(ready: asyncio.Queue, tasks: list, timeout_s: float) -> None:
+    """Wait until every session has its page open (or has failed), then a little longer, so
+    that the uploads start together and are not timed against other pages still loading."""
+    deadline = time.perf_counter() + timeout_s
+    waiting = len(tasks)
+    while waiting and time.perf_counter() < deadline:
+        try:
+            await asyncio.wait_for(ready.get(), timeout=0.2)
+            waiting -= 1
+        except TimeoutError:
+            waiting = min(waiting, sum(not t.done() for t in tasks))
+    await asyncio.sleep(SETTLE_BEFORE_UPLOAD_S)
 
 
 def _pct(values: list[float], q: float) -> float | None:
-    return round(float(np.percentile(values, q)), 2) if values else None
+    return round(float(np.percentile(values, q)), 3) if values else None
 
 
-def run_round(url: str, pid: int, photos: list[bytes], timeout_s: float, settle_s: float) -> dict:
+def run_round(
+    url: str, pid: int, photos: list[bytes], timeout_s: float, settle_s: float, client: str
+) -> dict:
     before = rss_mb(pid)
     sampler = RssSampler(pid)
     sampler.start()
     t0 = time.perf_counter()
-    outcomes = asyncio.run(_round(url, photos, timeout_s))
+    outcomes = asyncio.run(_round(url, photos, timeout_s, client))
     wall = time.perf_counter() - t0
     peak = sampler.stop()
     time.sleep(settle_s)
@@ -263,9 +355,9 @@ def run_round(url: str, pid: int, photos: list[bytes], timeout_s: float, settle_
         "upload_to_result_s": {
             "p50": _pct(times, 50),
             "p95": _pct(times, 95),
-            "max": round(max(times), 2) if times else None,
+            "max": round(max(times), 3) if times else None,
         },
-        "times_s": [round(t, 2) for t in times],
+        "times_s": [round(t, 3) for t in times],
         "round_wall_s": round(wall, 1),
         "rss_before_mb": round(before, 1),
         "rss_peak_mb": max(peak, round(before, 1)),
@@ -281,7 +373,8 @@ def _loadavg() -> list[float] | None:
         return None
 
 
-def run_load(sessions: list[int], timeout_s: float, settle_s: float) -> dict:
+def run_load(sessions: list[int], timeout_s: float, settle_s: float, clients: list[str]) -> dict:
+    """The whole load run: each client in turn against its own fresh server."""
     from skinapp.pool import default_settings
 
     pool = default_settings()
@@ -298,8 +391,18 @@ def run_load(sessions: list[int], timeout_s: float, settle_s: float) -> dict:
             "max_waiting": pool.max_waiting,
             "interpreter_threads": pool.interpreter_threads,
         },
-        "rounds": {},
+        "clients": {},
     }
+    for client in clients:
+        results["clients"][client] = run_client(sessions, timeout_s, settle_s, client)
+    results["machine"]["loadavg_end"] = _loadavg()
+    return results
+
+
+def run_client(sessions: list[int], timeout_s: float, settle_s: float, client: str) -> dict:
+    """Every round with one kind of client (``"websocket"`` or ``"browser"``), a fresh
+    server for them; the targets are evaluated on it."""
+    results: dict = {"client": client, "rounds": {}}
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -314,23 +417,26 @@ def run_load(sessions: list[int], timeout_s: float, settle_s: float) -> dict:
             results["cold_start_s"] = round(time.perf_counter() - t0, 2)
             results["rss_idle_mb"] = round(rss_mb(proc.pid), 1)
             # One warm-up session loads the model (what every later session finds loaded).
-            warm = run_round(url, proc.pid, [unique_photo(10_000, 1024)], timeout_s, 2.0)
+            warm = run_round(url, proc.pid, [unique_photo(10_000, 1024)], timeout_s, 2.0, client)
             results["warmup"] = warm
             results["rss_model_loaded_mb"] = warm["rss_after_mb"]
             singles = []
             for i, size in enumerate(SIZES):
-                one = run_round(url, proc.pid, [unique_photo(20_000 + i, size)], timeout_s, 2.0)
+                photo = unique_photo(20_000 + i, size)
+                one = run_round(url, proc.pid, [photo], timeout_s, 2.0, client)
                 results["rounds"][f"1x{size}"] = one
                 singles += one["times_s"]
             if singles:
-                results["single_s_mean"] = round(float(np.mean(singles)), 2)
+                results["single_s_mean"] = round(float(np.mean(singles)), 3)
             offset = 0
             for n in sessions:
                 if n == 1:
                     continue  # measured above, once per size
                 photos = [unique_photo(offset + i, SIZES[i % len(SIZES)]) for i in range(n)]
                 offset += n
-                results["rounds"][str(n)] = run_round(url, proc.pid, photos, timeout_s, settle_s)
+                results["rounds"][str(n)] = run_round(
+                    url, proc.pid, photos, timeout_s, settle_s, client
+                )
         finally:
             proc.terminate()
             try:
@@ -344,7 +450,6 @@ def run_load(sessions: list[int], timeout_s: float, settle_s: float) -> dict:
     eight = results["rounds"].get("8", {}).get("upload_to_result_s", {}).get("max")
     if eight is not None and results.get("single_s_mean"):
         results["slowest_8_vs_single"] = round(eight / results["single_s_mean"], 2)
-    results["machine"]["loadavg_end"] = _loadavg()
     results["targets"] = evaluate_targets(results)
     return results
 
@@ -370,38 +475,48 @@ def evaluate_targets(results: dict) -> dict:
 
 
 def markdown_table(results: dict) -> str:
-    """The rounds as a Markdown table (what the README shows)."""
+    """The rounds of every client as one Markdown table (what the README shows)."""
     lines = [
-        "| sessions | photo px | errors | upload→result p50 / p95 / max (s) "
+        "| client | sessions | photo px | errors | upload→result p50 / p95 / max (s) "
         "| RSS before / peak / after (MB) |",
-        "|---|---|---|---|---|",
+        "|---|---|---|---|---|---|",
     ]
-    for name, r in results["rounds"].items():
-        sizes = name.split("x")[1] if "x" in name else "224/1024/3000"
-        t = r["upload_to_result_s"]
-        lines.append(
-            f"| {r['sessions']} | {sizes} | {r['errors']} | "
-            f"{t['p50']} / {t['p95']} / {t['max']} | "
-            f"{r['rss_before_mb']:.0f} / {r['rss_peak_mb']:.0f} / {r['rss_after_mb']:.0f} "
-            f"(+{r['settle_s']:.0f} s) |"
-        )
+    for client, run in results["clients"].items():
+        for name, r in run["rounds"].items():
+            lines.append(_table_row(client, name, r))
     return "\n".join(lines)
+
+
+def _table_row(client: str, name: str, r: dict) -> str:
+    sizes = name.split("x")[1] if "x" in name else "224/1024/3000"
+    t = r["upload_to_result_s"]
+    return (
+        f"| {client} | {r['sessions']} | {sizes} | {r['errors']} | "
+        f"{t['p50']} / {t['p95']} / {t['max']} | "
+        f"{r['rss_before_mb']:.0f} / {r['rss_peak_mb']:.0f} / {r['rss_after_mb']:.0f} "
+        f"(+{r['settle_s']:.0f} s) |"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not Path(CHROMIUM).exists():
+    clients = [c for c in args.clients.split(",") if c.strip()]
+    if unknown := set(clients) - set(CLIENTS):
+        print(f"error: unknown client(s) {sorted(unknown)}; choose from {CLIENTS}", file=sys.stderr)
+        return 2
+    if "browser" in clients and not Path(CHROMIUM).exists():
         print(f"error: no Chromium at {CHROMIUM} (set SKINAPP_CHROMIUM)", file=sys.stderr)
         return 2
     sessions = [int(s) for s in args.sessions.split(",") if s.strip()]
-    results = run_load(sessions, args.timeout, args.settle)
+    results = run_load(sessions, args.timeout, args.settle, clients)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(markdown_table(results))
-    for name, t in results["targets"].items():
-        met = {True: "yes", False: "NO", None: "not measured"}[t["met"]]
-        print(f"{name}: {t['value']} ({met})")
+    for client, run in results["clients"].items():
+        for name, t in run["targets"].items():
+            met = {True: "yes", False: "NO", None: "not measured"}[t["met"]]
+            print(f"{client}: {name}: {t['value']} ({met})")
     print(f"results in {out}", file=sys.stderr)
     return 0
 
