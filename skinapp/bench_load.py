@@ -67,6 +67,8 @@ CHROMIUM_ARGS = [
 DEFAULT_OUT = "benchmarks/load.json"
 SIZES = (224, 1024, 3000)
 DEFAULT_SESSIONS = (1, 8, 16)
+#: The script the load run serves (``--app``).
+DEFAULT_APP = REPO / "app.py"
 #: Who uploads: Streamlit's protocol without a browser (skinapp.bench_client), or Chromium.
 CLIENTS = ("websocket", "browser")
 #: The Diagnose uploader the websocket clients fill (the browser finds the file input).
@@ -97,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=",".join(CLIENTS),
         help="comma-separated clients, each a run of its own against a fresh server: "
         "websocket (the server alone) and/or browser (Chromium on this machine; default both)",
+    )
+    p.add_argument(
+        "--app",
+        default=str(DEFAULT_APP),
+        help="the Streamlit script to serve (default: skinapp's app.py; "
+        "benchmarks/floor_app.py is the least a page can do per upload)",
     )
     p.add_argument("--out", default=DEFAULT_OUT, help=f"JSON file to write (default {DEFAULT_OUT})")
     p.add_argument(
@@ -171,9 +179,12 @@ class RssSampler(threading.Thread):
         return round(self.peak_mb, 1)
 
 
-def start_app(port: int, log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+def start_app(
+    port: int, log_path: Path, env: dict[str, str] | None = None, script: Path = DEFAULT_APP
+) -> subprocess.Popen:
+    """``streamlit run script`` from the repository (its ``.streamlit/config.toml``)."""
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+        sys.executable, "-m", "streamlit", "run", str(script),
         "--server.headless", "true", "--server.port", str(port),
         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
@@ -373,8 +384,14 @@ def _loadavg() -> list[float] | None:
         return None
 
 
-def run_load(sessions: list[int], timeout_s: float, settle_s: float, clients: list[str]) -> dict:
-    """The whole load run: each client in turn against its own fresh server."""
+def run_load(
+    sessions: list[int],
+    timeout_s: float,
+    settle_s: float,
+    clients: list[str],
+    script: Path = DEFAULT_APP,
+) -> dict:
+    """The whole load run: each client in turn against its own fresh server of ``script``."""
     from skinapp.pool import default_settings
 
     pool = default_settings()
@@ -391,15 +408,30 @@ def run_load(sessions: list[int], timeout_s: float, settle_s: float, clients: li
             "max_waiting": pool.max_waiting,
             "interpreter_threads": pool.interpreter_threads,
         },
+        "app": _shown_path(script),
         "clients": {},
     }
     for client in clients:
-        results["clients"][client] = run_client(sessions, timeout_s, settle_s, client)
+        results["clients"][client] = run_client(sessions, timeout_s, settle_s, client, script)
     results["machine"]["loadavg_end"] = _loadavg()
     return results
 
 
-def run_client(sessions: list[int], timeout_s: float, settle_s: float, client: str) -> dict:
+def _shown_path(script: Path) -> str:
+    """``script`` relative to the repository when inside it (no machine paths in results)."""
+    try:
+        return str(Path(script).resolve().relative_to(REPO))
+    except ValueError:
+        return Path(script).name
+
+
+def run_client(
+    sessions: list[int],
+    timeout_s: float,
+    settle_s: float,
+    client: str,
+    script: Path = DEFAULT_APP,
+) -> dict:
     """Every round with one kind of client (``"websocket"`` or ``"browser"``), a fresh
     server for them; the targets are evaluated on it."""
     results: dict = {"client": client, "rounds": {}}
@@ -407,7 +439,7 @@ def run_client(sessions: list[int], timeout_s: float, settle_s: float, client: s
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
         log_path = Path(tmp) / "streamlit.log"
-        proc = start_app(port, log_path)
+        proc = start_app(port, log_path, script=script)
         try:
             t0 = time.perf_counter()
             if not wait_healthy(url, proc):
@@ -508,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no Chromium at {CHROMIUM} (set SKINAPP_CHROMIUM)", file=sys.stderr)
         return 2
     sessions = [int(s) for s in args.sessions.split(",") if s.strip()]
-    results = run_load(sessions, args.timeout, args.settle, clients)
+    results = run_load(sessions, args.timeout, args.settle, clients, Path(args.app))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -74,7 +74,7 @@ def _tiny_run(tmp_path, client):
     argv = ["--load", "--sessions", "2", "--settle", "1", "--clients", client, "--out", str(out)]
     assert bench.main(argv) == 0
     results = json.loads(out.read_text())
-    assert list(results["clients"]) == [client]
+    assert results["app"] == "app.py" and list(results["clients"]) == [client]
     run = results["clients"][client]
     assert set(run["rounds"]) == {"1x224", "1x1024", "1x3000", "2"}
     for name, r in run["rounds"].items():
