@@ -247,14 +247,9 @@ def run_loso(
     result = json.loads(json.dumps(result, default=float, allow_nan=True).replace("NaN", "null"))
     (model_dir / LOSO_FILE).write_text(json.dumps(result, indent=2) + "\n")
     _update_trust_json(model_dir, detector, result)
-    if (model_dir / "metrics.json").is_file():  # the card quotes ood_loso.json
-        from skinapp.model.card import write_model_card
+    from skinapp.model.card import refresh_model_card
 
-        write_model_card(
-            model_dir,
-            json.loads((model_dir / "metrics.json").read_text()),
-            json.loads((model_dir / "model_config.json").read_text()),
-        )
+    refresh_model_card(model_dir)  # the card quotes ood_loso.json
     return result
 
 

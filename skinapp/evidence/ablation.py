@@ -171,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = Path(args.out or Path(args.model_dir) / "ablation.json")
     out.write_text(json.dumps(_jsonable(result), indent=2) + "\n")
+    if out.resolve() == (Path(args.model_dir) / "ablation.json").resolve():
+        from skinapp.model.card import refresh_model_card
+
+        refresh_model_card(args.model_dir)  # the card quotes ablation.json
     for name, row in result["variants"].items():
         delta = (
             ""

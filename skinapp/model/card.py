@@ -721,6 +721,19 @@ def load_evidence_files(model_dir: str | Path) -> dict[str, Any]:
     return out
 
 
+def refresh_model_card(model_dir: str | Path) -> Path | None:
+    """Re-render ``MODEL_CARD.md`` from the model folder's saved files after a measurement
+    rewrote one of those the card quotes; None when the folder has no ``metrics.json`` yet."""
+    model_dir = Path(model_dir)
+    if not (model_dir / "metrics.json").is_file():
+        return None
+    return write_model_card(
+        model_dir,
+        json.loads((model_dir / "metrics.json").read_text()),
+        json.loads((model_dir / "model_config.json").read_text()),
+    )
+
+
 def write_model_card(model_dir: str | Path, metrics: dict[str, Any], config: dict[str, Any]):
     """Render and write ``MODEL_CARD.md`` into ``model_dir``."""
     ablation_path = Path(model_dir) / "preprocessing_ablation.json"

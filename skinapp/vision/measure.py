@@ -557,15 +557,9 @@ def _refresh_card(out: Path, model_dir: Path) -> None:
     """Re-render ``MODEL_CARD.md`` when ``out`` is the model's file (the card quotes it)."""
     if out.resolve() != (model_dir / out.name).resolve() or out.name != CARD_FILE_NAME:
         return
-    if not (model_dir / "metrics.json").is_file():
-        return
-    from skinapp.model.card import write_model_card
+    from skinapp.model.card import refresh_model_card
 
-    write_model_card(
-        model_dir,
-        json.loads((model_dir / "metrics.json").read_text()),
-        json.loads((model_dir / "model_config.json").read_text()),
-    )
+    refresh_model_card(model_dir)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
