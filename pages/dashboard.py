@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from skinapp.ui import cache, charts, state, threshold, views
+from skinapp.ui import cache, charts, metrics_views, state, threshold, views
 from skinapp.ui import differential as differential_views
 from skinapp.ui import evidence as evidence_views
 from skinapp.ui import trust as trust_views
@@ -130,11 +130,11 @@ if tabs[2].open:
         )
         if grades is not None:
             st.plotly_chart(charts.grades_figure(grades))
-            st.dataframe(views.grade_table(grades), hide_index=True, width="stretch")
+            st.dataframe(metrics_views.grade_table(grades), hide_index=True, width="stretch")
 if tabs[3].open:
     with tabs[3]:
         st.caption(differential_views.SINGLE_VIEW_NOTE)
-        st.dataframe(views.group_table(metrics), hide_index=True, width="stretch")
+        st.dataframe(metrics_views.group_table(metrics), hide_index=True, width="stretch")
 if tabs[4].open:
     with tabs[4]:
         history = cache.model_csv("history.csv")
@@ -142,15 +142,15 @@ if tabs[4].open:
             st.plotly_chart(charts.history_figure(history))
         else:
             st.caption("No history.csv saved with this model.")
-        st.caption(views.cross_validation_caption(cache.model_json("folds.json")))
+        st.caption(metrics_views.cross_validation_caption(cache.model_json("folds.json")))
 if tabs[5].open:
     with tabs[5]:
         seg = cache.model_json("segmentation_metrics.json")
         if seg is None:
             st.caption("No segmentation_metrics.json saved yet (`make segment-metrics`).")
         else:
-            st.caption(views.split_roles_caption(seg))
-            st.dataframe(views.flatten_numbers(seg), hide_index=True, width="stretch")
+            st.caption(metrics_views.split_roles_caption(seg))
+            st.dataframe(metrics_views.flatten_numbers(seg), hide_index=True, width="stretch")
 if tabs[6].open:
     with tabs[6]:
         card = cache.model_text("MODEL_CARD.md")

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from skinapp.model.differential import plain_name
-from skinapp.ui import views
+from skinapp.ui import metrics_views, views
 
 __all__ = ["SINGLE_VIEW_NOTE", "confusion_figure", "differential_tab", "headline"]
 
@@ -37,7 +37,7 @@ def headline(
     uses_tta = bool(tta.get("used_in_app") and tta.get("test"))
     answer = f"{tta.get('n_views', 8)}-view TTA" if uses_tta else "single view"
     st.markdown(f"**The app's answer ({answer}), held-out test split**")
-    views.metric_cards({**metrics, "test": tta["test"]} if uses_tta else metrics)
+    metrics_views.metric_cards({**metrics, "test": tta["test"]} if uses_tta else metrics)
     block = (differential or {}).get("tta" if uses_tta else "single_view") or {}
     test = block.get("test")
     if test:

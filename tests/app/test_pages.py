@@ -245,9 +245,10 @@ def test_diagnose_scale_gives_millimetres():
     at.number_input(key=state.DIAGNOSE_MM_PER_PIXEL).set_value(0.05).run()
 
     assert not at.exception
-    (table,) = at.table
-    diameter = table.value.loc[table.value.index.str.startswith("D · Diameter"), "Value"]
-    assert diameter.iloc[0].endswith("px)") and " mm (" in diameter.iloc[0]
+    (table,) = [m.value for m in at.markdown if m.value.startswith("| Measure | Value |")]
+    (row,) = [line for line in table.splitlines() if line.startswith("| D · Diameter")]
+    diameter = row.strip("| ").split(" | ")[1]
+    assert diameter.endswith("px)") and " mm (" in diameter
 
 
 # === Lab ===

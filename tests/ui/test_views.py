@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from skinapp.ui.views import cross_validation_caption
+from skinapp.ui.metrics_views import cross_validation_caption
 
 
 def test_cross_validation_caption_reads_folds_json():
