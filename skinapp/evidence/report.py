@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    from skinapp.model.card import write_model_card
+    from skinapp.model.card import refresh_model_card
     from skinapp.serving import Classifier
 
     model_dir = Path(args.model_dir)
@@ -124,9 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     ev = write_evidence(
         model_dir, data_dir=args.data, classifier=classifier, n_boot=args.n_boot, seed=args.seed
     )
-    metrics = json.loads((model_dir / "metrics.json").read_text())
-    config = json.loads((model_dir / "model_config.json").read_text())
-    write_model_card(model_dir, metrics, config)
+    refresh_model_card(model_dir)  # the card quotes evidence.json
     mel = ev["melanoma"]["vs_rest"]
     print(f"melanoma-vs-rest AUC {mel['auc']}; wrote {model_dir / EVIDENCE_FILE} and the card")
     return 0
